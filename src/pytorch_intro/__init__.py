@@ -1,0 +1,4 @@
+"""pytorch-intro
+"""
+
+__version__ = "0.1"

@@ -1,0 +1,1 @@
+"""Pure NumPy data code: generators, validation and feature transforms."""

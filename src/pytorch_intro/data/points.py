@@ -1,0 +1,160 @@
+"""The 2D point sets: a seeded generator, validation and the polar transform.
+
+A point set is a dict with the assignment's keys: ``samples`` (N, 2) float
+coordinates and ``annotations`` (N,) integer labels, 0 for the inner disc and 1
+for the outer ring.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from pytorch_intro.validation import check_float, check_int, check_positive_float
+
+PointSet = dict[str, np.ndarray]
+KEYS = ("samples", "annotations")
+
+
+class PointSetError(ValueError):
+    """A point set is malformed; the message names its source and the problem."""
+
+
+@dataclass
+class PointSetGeneratorConfig:
+    """The assignment's point sets: a disc and a ring, classes balanced.
+
+    The radius of each class is drawn from a normal distribution and the angle
+    uniformly; the defaults match the statistics of the assignment's files.
+    """
+
+    seed: int = 0
+    n_train: int = 2500
+    n_valid: int = 500
+    inner_radius_mean: float = 5.0
+    inner_radius_std: float = 0.75
+    outer_radius_mean: float = 10.0
+    outer_radius_std: float = 0.75
+
+    def __post_init__(self) -> None:
+        check_int("seed", self.seed, minimum=0)
+        check_int("n_train", self.n_train, minimum=2)
+        check_int("n_valid", self.n_valid, minimum=2)
+        for key in (
+            "inner_radius_mean",
+            "inner_radius_std",
+            "outer_radius_mean",
+            "outer_radius_std",
+        ):
+            setattr(self, key, check_positive_float(key, getattr(self, key)))
+
+
+def _draw(rng: np.random.Generator, n: int, config: PointSetGeneratorConfig) -> PointSet:
+    n_inner = n - n // 2
+    labels = np.repeat(np.array([0, 1], dtype=np.int32), [n_inner, n // 2])
+    mean = np.where(labels == 0, config.inner_radius_mean, config.outer_radius_mean)
+    std = np.where(labels == 0, config.inner_radius_std, config.outer_radius_std)
+    radius = np.abs(rng.normal(mean, std))
+    angle = rng.uniform(-np.pi, np.pi, size=n)
+    samples = np.stack([radius * np.cos(angle), radius * np.sin(angle)], axis=1)
+    order = rng.permutation(n)
+    return {"samples": samples[order], "annotations": labels[order]}
+
+
+def generate_point_sets(config: PointSetGeneratorConfig) -> tuple[PointSet, PointSet]:
+    """Draw the training and validation sets from one seeded generator."""
+    rng = np.random.default_rng(config.seed)
+    return _draw(rng, config.n_train, config), _draw(rng, config.n_valid, config)
+
+
+def validate_point_set(data: Mapping[str, Any], source: str) -> PointSet:
+    """Check a point set and return it with numeric dtypes.
+
+    Raises:
+        PointSetError: naming ``source`` and what is wrong: missing keys, wrong
+            shapes, no rows, mismatched lengths, non-finite values, labels
+            other than 0/1.
+    """
+    missing = [key for key in KEYS if key not in data]
+    if missing:
+        raise PointSetError(
+            f"{source}: missing key(s) {', '.join(missing)}; a point set needs "
+            f"'samples' (N, 2) and 'annotations' (N,), found: "
+            f"{', '.join(sorted(data)) or 'nothing'}"
+        )
+    samples, labels = np.asarray(data["samples"]), np.asarray(data["annotations"])
+    if samples.ndim != 2 or samples.shape[1] != 2:
+        raise PointSetError(
+            f"{source}: 'samples' must have shape (N, 2), got {samples.shape}"
+        )
+    if labels.ndim != 1:
+        raise PointSetError(
+            f"{source}: 'annotations' must have shape (N,), got {labels.shape}"
+        )
+    if len(samples) == 0:
+        raise PointSetError(f"{source}: the point set is empty (0 samples)")
+    if len(samples) != len(labels):
+        raise PointSetError(
+            f"{source}: {len(samples)} samples but {len(labels)} annotations"
+        )
+    if not (np.issubdtype(samples.dtype, np.number) and np.issubdtype(labels.dtype, np.number)):
+        raise PointSetError(
+            f"{source}: samples and annotations must be numeric, got "
+            f"{samples.dtype} and {labels.dtype}"
+        )
+    bad_rows = np.flatnonzero(~np.isfinite(samples).all(axis=1))
+    if bad_rows.size:
+        raise PointSetError(
+            f"{source}: {bad_rows.size} sample(s) with NaN or infinite coordinates "
+            f"(first at row {bad_rows[0]})"
+        )
+    bad_labels = np.flatnonzero((labels != 0) & (labels != 1))
+    if bad_labels.size:
+        raise PointSetError(
+            f"{source}: annotations must be 0 or 1; {bad_labels.size} are not "
+            f"(first: {labels[bad_labels[0]]!r} at row {bad_labels[0]})"
+        )
+    return {"samples": samples.astype(np.float64), "annotations": labels.astype(np.int32)}
+
+
+def to_polar(points: Mapping[str, np.ndarray]) -> PointSet:
+    """Replace (x, y) by (r, phi): r >= 0, phi in (-pi, pi], phi = 0 at the origin.
+
+    Other keys (labels, grid shape) are passed through unchanged.
+    """
+    x, y = points["samples"][:, 0], points["samples"][:, 1]
+    polar = np.stack([np.hypot(x, y), np.arctan2(y, x)], axis=1)
+    return dict(points) | {"samples": polar}
+
+
+def make_grid(samples: np.ndarray, resolution: int, margin: float) -> PointSet:
+    """A regular grid of points over the samples' bounding box (plus a margin).
+
+    Returns:
+        ``samples`` (resolution**2, 2) and ``shape`` (resolution, resolution),
+        so that predictions on the grid can be reshaped for a contour plot.
+    """
+    low, high = samples.min(axis=0), samples.max(axis=0)
+    pad = (high - low) * margin
+    xs = np.linspace(low[0] - pad[0], high[0] + pad[0], resolution)
+    ys = np.linspace(low[1] - pad[1], high[1] + pad[1], resolution)
+    xx, yy = np.meshgrid(xs, ys)
+    return {
+        "samples": np.stack([xx.ravel(), yy.ravel()], axis=1),
+        "shape": np.array([resolution, resolution]),
+    }
+
+
+@dataclass
+class GridConfig:
+    """The grid on which decision boundaries are drawn."""
+
+    resolution: int = 200
+    margin: float = 0.05
+
+    def __post_init__(self) -> None:
+        check_int("resolution", self.resolution, minimum=2)
+        self.margin = check_float("margin", self.margin)

@@ -1,0 +1,6 @@
+"""Custom Kedro datasets."""
+
+from pytorch_intro.datasets.point_set import PointSetDataset
+from pytorch_intro.datasets.torch_model import TorchModelDataset
+
+__all__ = ["PointSetDataset", "TorchModelDataset"]

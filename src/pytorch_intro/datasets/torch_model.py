@@ -1,0 +1,43 @@
+"""A versioned Kedro dataset for model checkpoints."""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from kedro.io import AbstractVersionedDataset, Version
+
+from pytorch_intro.models.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+
+
+class TorchModelDataset(AbstractVersionedDataset[Checkpoint, Checkpoint]):
+    """A checkpoint (architecture config + state dict) in a local ``.pt`` file.
+
+    Files are written atomically and read with ``torch.load(weights_only=True)``:
+    loading never runs code from a model file.
+    """
+
+    def __init__(
+        self,
+        filepath: str,
+        version: Version | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        """Create a model dataset at ``filepath`` (local), optionally versioned."""
+        super().__init__(filepath=PurePosixPath(filepath), version=version)
+        self.metadata = metadata
+
+    def load(self) -> Checkpoint:
+        return load_checkpoint(Path(self._get_load_path()))
+
+    def save(self, data: Checkpoint) -> None:
+        save_checkpoint(data, Path(self._get_save_path()))
+
+    def _exists(self) -> bool:
+        try:
+            return Path(self._get_load_path()).is_file()
+        except Exception:  # no version saved yet
+            return False
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": str(self._filepath), "version": self._version}

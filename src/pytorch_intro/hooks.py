@@ -1,0 +1,179 @@
+"""Project hooks: one MLflow child run per model variant.
+
+kedro-mlflow opens one parent run per ``kedro run``. This hook adds a child run
+for every namespace whose datasets declare tracking in the catalog, e.g.::
+
+    "{problem}.{variant}.history":
+      ...
+      metadata:
+        mlflow: {metrics: true, artifact: true}
+
+``metrics``: a per-epoch table (an ``epoch`` column) logged with step = epoch;
+``params``: a flat dict logged as parameters; ``artifact``: the file the catalog
+just saved. Node code never calls MLflow.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import pandas as pd
+from kedro.framework.hooks import hook_impl
+from kedro.io import AbstractVersionedDataset
+from kedro.pipeline import Pipeline
+from kedro.pipeline.node import Node
+from mlflow.entities import Metric, Param, RunStatus
+from mlflow.tracking import MlflowClient
+from mlflow.utils.validation import MAX_PARAM_VAL_LENGTH
+
+logger = logging.getLogger(__name__)
+
+FINISHED = RunStatus.to_string(RunStatus.FINISHED)
+FAILED = RunStatus.to_string(RunStatus.FAILED)
+
+
+def _saved_file(dataset: Any) -> Path | None:
+    """The local file a dataset has just written (its save version, if versioned)."""
+    if isinstance(dataset, AbstractVersionedDataset):
+        version = dataset.resolve_save_version()
+        if version is None:
+            return Path(dataset._filepath)
+        return Path(dataset._get_versioned_path(version))
+    filepath = getattr(dataset, "_filepath", None)
+    return Path(filepath) if filepath is not None else None
+
+
+class VariantRunsHook:
+    """Records each model variant (node namespace) as a nested MLflow run.
+
+    A child run ``<problem>.<variant>`` is created on the first tracked save in
+    that namespace, tagged ``pipeline`` and ``variant``; it is marked FINISHED
+    once all of the namespace's nodes have run, FAILED if the pipeline fails first.
+    """
+
+    def __init__(self) -> None:
+        self._catalog: Any = None
+        self._client: MlflowClient | None = None
+        self._runs: dict[str, str] = {}
+        self._pending: Counter[str] = Counter()
+        self._pipeline_names = ""
+
+    @hook_impl
+    def before_pipeline_run(
+        self, run_params: dict[str, Any], pipeline: Pipeline, catalog: Any
+    ) -> None:
+        self._catalog = catalog
+        self._runs = {}
+        self._client = None
+        self._pending = Counter(n.namespace for n in pipeline.nodes if n.namespace)
+        names = run_params.get("pipeline_names") or run_params.get("pipeline_name")
+        self._pipeline_names = (
+            "+".join(names) if isinstance(names, list) else (names or "__default__")
+        )
+
+    @hook_impl
+    def after_dataset_saved(self, dataset_name: str, data: Any, node: Node) -> None:
+        if node.namespace is None or self._catalog is None:
+            return
+        dataset = self._catalog.get(dataset_name)
+        spec = ((getattr(dataset, "metadata", None) or {}).get("mlflow")) or {}
+        if not spec:
+            return
+        run_id = self._run_for(node.namespace)
+        if run_id is None:
+            return
+        started = time.perf_counter()
+        client = self._get_client()
+        if spec.get("params"):
+            client.log_batch(run_id, params=_params(data))
+        if spec.get("metrics"):
+            client.log_batch(run_id, metrics=_metrics(data))
+        if spec.get("artifact"):
+            path = _saved_file(dataset)
+            if path is None or not path.is_file():
+                logger.warning("Cannot log %s to MLflow: no saved file", dataset_name)
+            else:
+                client.log_artifact(run_id, str(path))
+        logger.debug(
+            "Logged %s to MLflow run %s in %.3fs",
+            dataset_name,
+            node.namespace,
+            time.perf_counter() - started,
+        )
+
+    @hook_impl
+    def before_node_run(self) -> None:
+        # A node's outputs are saved after its after_node_run hook, so a variant
+        # is complete only once the next node starts (or the pipeline ends).
+        self._finish_completed()
+
+    @hook_impl
+    def after_node_run(self, node: Node) -> None:
+        if node.namespace is not None:
+            self._pending[node.namespace] -= 1
+
+    @hook_impl
+    def after_pipeline_run(self) -> None:
+        self._finish_completed()
+        self._terminate(list(self._runs), FINISHED)
+
+    @hook_impl
+    def on_pipeline_error(self) -> None:
+        # Variants that completed were closed when the next node started; any
+        # run still open belongs to the part that failed.
+        self._terminate(list(self._runs), FAILED)
+
+    def _finish_completed(self) -> None:
+        done = [ns for ns in self._runs if self._pending[ns] <= 0]
+        self._terminate(done, FINISHED)
+
+    def _terminate(self, namespaces: list[str], status: str) -> None:
+        for namespace in namespaces:
+            self._get_client().set_terminated(self._runs.pop(namespace), status)
+
+    def _get_client(self) -> MlflowClient:
+        if self._client is None:
+            self._client = MlflowClient()
+        return self._client
+
+    def _run_for(self, namespace: str) -> str | None:
+        if namespace in self._runs:
+            return self._runs[namespace]
+        parent = mlflow.active_run()
+        if parent is None:  # kedro-mlflow tracking is disabled for this pipeline
+            return None
+        problem, _, variant = namespace.partition(".")
+        run = self._get_client().create_run(
+            experiment_id=parent.info.experiment_id,
+            run_name=namespace,
+            tags={
+                "mlflow.parentRunId": parent.info.run_id,
+                "pipeline": problem,
+                "variant": variant or problem,
+                "kedro_pipeline": self._pipeline_names,
+            },
+        )
+        self._runs[namespace] = run.info.run_id
+        logger.info("MLflow child run '%s' - '%s' started", namespace, run.info.run_id)
+        return run.info.run_id
+
+
+def _params(data: dict[str, Any]) -> list[Param]:
+    return [
+        Param(str(key), str(value)[:MAX_PARAM_VAL_LENGTH]) for key, value in data.items()
+    ]
+
+
+def _metrics(history: pd.DataFrame) -> list[Metric]:
+    timestamp = int(time.time() * 1000)
+    return [
+        Metric(str(column), float(value), timestamp, int(step))
+        for column in history.columns
+        if column != "epoch"
+        for step, value in zip(history["epoch"], history[column], strict=True)
+    ]

@@ -1,0 +1,109 @@
+"""The 2D classifier: points in an inner disc vs an outer ring.
+
+Shared steps (data, decision grid, polar transform) live in the ``simple2d``
+namespace; each model variant is the train/evaluate/track template in
+``simple2d.<variant>``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from kedro.pipeline import Node, Pipeline
+
+from pytorch_intro.pipelines.simple2d.nodes import (
+    compute_polar_features,
+    generate_point_sets,
+    make_decision_grid,
+    plot_decision_boundary,
+)
+from pytorch_intro.train_eval import instantiate
+
+# Variant name -> the features it trains on ("xy" or "polar"). Adding a variant:
+# a block `simple2d.<name>` (model, title) in parameters_simple2d.yml and a line here.
+VARIANTS: dict[str, str] = {
+    "linear": "xy",
+    "mlp": "xy",
+    "polar_linear": "polar",
+}
+SOURCES = ("generated", "assignment")
+
+
+def _data_pipeline(source: str) -> Pipeline:
+    nodes = [
+        Node(
+            make_decision_grid,
+            [f"{source}_valid", "params:grid"],
+            "grid_xy",
+            name="make_decision_grid",
+        ),
+        Node(
+            compute_polar_features,
+            [f"{source}_train", f"{source}_valid", "grid_xy"],
+            ["train_polar", "valid_polar", "grid_polar"],
+            name="compute_polar_features",
+        ),
+    ]
+    if source == "generated":
+        nodes.insert(
+            0,
+            Node(
+                generate_point_sets,
+                "params:generator",
+                ["generated_train", "generated_valid"],
+                name="generate_point_sets",
+            ),
+        )
+    return Pipeline(nodes, namespace="simple2d")
+
+
+def _boundary_pipeline() -> Pipeline:
+    return Pipeline(
+        [
+            Node(
+                plot_decision_boundary,
+                ["model", "grid_set", "grid_points", "valid_points", "params:title"],
+                "decision_boundary",
+                name="plot_decision_boundary",
+            )
+        ]
+    )
+
+
+def create_pipeline(
+    variants: Mapping[str, str] = VARIANTS, source: str = "generated", **kwargs
+) -> Pipeline:
+    """The 2D pipeline for ``variants`` trained on ``source`` data.
+
+    Args:
+        variants: variant name -> features ("xy" or "polar").
+        source: "generated" (the seeded generator, the default) or "assignment"
+            (the assignment's own train.npz/valid.npz in data/01_raw/simple2d/).
+    """
+    if source not in SOURCES:
+        raise ValueError(f"source={source!r}; choose one of: {', '.join(SOURCES)}")
+    features = {
+        "xy": (f"simple2d.{source}_train", f"simple2d.{source}_valid", "simple2d.grid_xy"),
+        "polar": ("simple2d.train_polar", "simple2d.valid_polar", "simple2d.grid_polar"),
+    }
+    pipeline = _data_pipeline(source)
+    for variant, feature_space in variants.items():
+        if feature_space not in features:
+            raise ValueError(
+                f"variant {variant!r} uses features {feature_space!r}; "
+                f"choose one of: {', '.join(features)}"
+            )
+        train_set, valid_set, grid_set = features[feature_space]
+        pipeline += instantiate(
+            "simple2d",
+            variant,
+            inputs={
+                "train_set": train_set,
+                "valid_set": valid_set,
+                "grid_set": grid_set,
+                "grid_points": "simple2d.grid_xy",
+                "valid_points": f"simple2d.{source}_valid",
+            },
+            extra=_boundary_pipeline(),
+        )
+    return pipeline
