@@ -6,6 +6,11 @@ import os
 from pathlib import Path
 
 import pytest
+from kedro.config import OmegaConfigLoader
+from kedro.io import DataCatalog
+from kedro.runner import SequentialRunner
+
+from pytorch_intro.settings import CONFIG_LOADER_ARGS
 
 os.environ.setdefault("DO_NOT_TRACK", "true")
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
@@ -28,3 +33,33 @@ def assignment_files() -> tuple[Path, Path]:
     if not (train.is_file() and valid.is_file()):
         pytest.skip(f"the assignment's point sets are not in {folder}")
     return train, valid
+
+
+def load_parameters(env: str = "test") -> dict:
+    """The project's parameters (base merged with ``env``), as Kedro resolves them."""
+    loader = OmegaConfigLoader(
+        conf_source=str(PROJECT_ROOT / "conf"),
+        base_env="base",
+        default_run_env=env,
+        merge_strategy=CONFIG_LOADER_ARGS["merge_strategy"],
+    )
+    return loader["parameters"]
+
+
+def parameter_feed(params: dict, prefix: str = "params:") -> dict:
+    """Every nested key as Kedro feeds it to nodes: ``params:a``, ``params:a.b``..."""
+    feed = {}
+    for key, value in params.items():
+        feed[f"{prefix}{key}"] = value
+        if isinstance(value, dict):
+            feed |= parameter_feed(value, f"{prefix}{key}.")
+    return feed
+
+
+def run_in_memory(pipeline, inputs: dict) -> dict:
+    """Run ``pipeline`` on an in-memory catalog; return its free outputs' data."""
+    catalog = DataCatalog()
+    for name in pipeline.inputs():
+        catalog[name] = inputs[name]
+    outputs = SequentialRunner().run(pipeline, catalog)
+    return {name: dataset.load() for name, dataset in outputs.items()}

@@ -5,7 +5,10 @@ from kedro.io import DatasetError, Version
 from pytorch_intro.datasets import PointSetDataset, TorchModelDataset
 from pytorch_intro.models import ModelConfig, build_model, make_checkpoint
 
-POINTS = {"samples": np.array([[1.0, 2.0], [3.0, 4.0]]), "annotations": np.array([0, 1])}
+POINTS = {
+    "samples": np.array([[1.0, 2.0], [3.0, 4.0]]),
+    "annotations": np.array([0, 1]),
+}
 
 
 def test_point_set_round_trip_keeps_the_assignment_keys(tmp_path):
@@ -43,9 +46,13 @@ def test_loading_names_the_file_and_the_problem(tmp_path):
 def test_model_dataset_versions_never_overwrite(tmp_path):
     config = ModelConfig("linear", 2, 1)
     filepath = str(tmp_path / "model.pt")
-    first = TorchModelDataset(filepath, version=Version(None, "2026-01-01T00.00.00.000Z"))
+    first = TorchModelDataset(
+        filepath, version=Version(None, "2026-01-01T00.00.00.000Z")
+    )
     first.save(make_checkpoint(build_model(config), config))
-    second = TorchModelDataset(filepath, version=Version(None, "2026-01-02T00.00.00.000Z"))
+    second = TorchModelDataset(
+        filepath, version=Version(None, "2026-01-02T00.00.00.000Z")
+    )
     second.save(make_checkpoint(build_model(config), config))
     versions = sorted(p.name for p in (tmp_path / "model.pt").iterdir())
     assert versions == ["2026-01-01T00.00.00.000Z", "2026-01-02T00.00.00.000Z"]

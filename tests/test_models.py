@@ -30,7 +30,11 @@ def test_mlp_classifier_matches_the_assignment():
     model = MLPClassifier(2, [16, 16], 1)
     kinds = [type(layer) for layer in model.layers]
     assert kinds == [nn.Linear, nn.ReLU, nn.Linear, nn.ReLU, nn.Linear]
-    shapes = [(m.in_features, m.out_features) for m in model.layers if isinstance(m, nn.Linear)]
+    shapes = [
+        (m.in_features, m.out_features)
+        for m in model.layers
+        if isinstance(m, nn.Linear)
+    ]
     assert shapes == [(2, 16), (16, 16), (16, 1)]
     assert count_parameters(model) == (2 * 16 + 16) + (16 * 16 + 16) + (16 + 1)
 
@@ -49,13 +53,34 @@ def test_models_return_logits_of_the_configured_width():
     [
         ({"name": "resnet", "in_features": 2, "out_features": 1}, "name='resnet'"),
         ({"name": "linear", "in_features": 0, "out_features": 1}, "in_features"),
-        ({"name": "linear", "in_features": "2", "out_features": 1}, "in_features must be an integer"),
-        ({"name": "linear", "in_features": 2, "out_features": 1, "hidden_sizes": [4]}, "hidden_sizes is not used"),
-        ({"name": "mlp", "in_features": 2, "out_features": 1, "hidden_sizes": [16, -1]}, "hidden_sizes[1]"),
+        (
+            {"name": "linear", "in_features": "2", "out_features": 1},
+            "in_features must be an integer",
+        ),
+        (
+            {
+                "name": "linear",
+                "in_features": 2,
+                "out_features": 1,
+                "hidden_sizes": [4],
+            },
+            "hidden_sizes is not used",
+        ),
+        (
+            {
+                "name": "mlp",
+                "in_features": 2,
+                "out_features": 1,
+                "hidden_sizes": [16, -1],
+            },
+            "hidden_sizes[1]",
+        ),
     ],
 )
 def test_model_config_names_the_bad_key(raw, message):
-    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
+    with pytest.raises(
+        ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")
+    ):
         ModelConfig(**raw)
 
 

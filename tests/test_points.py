@@ -48,17 +48,30 @@ def test_generator_config_names_the_bad_key():
 
 def test_polar_transform_in_all_four_quadrants_and_at_the_origin():
     points = {
-        "samples": np.array([[1.0, 1.0], [-1.0, 1.0], [-1.0, -1.0], [1.0, -1.0], [0.0, 0.0], [-2.0, 0.0]]),
+        "samples": np.array(
+            [
+                [1.0, 1.0],
+                [-1.0, 1.0],
+                [-1.0, -1.0],
+                [1.0, -1.0],
+                [0.0, 0.0],
+                [-2.0, 0.0],
+            ]
+        ),
         "annotations": np.array([0, 1, 0, 1, 0, 1]),
     }
     polar = to_polar(points)
     r, phi = polar["samples"].T
     np.testing.assert_allclose(r, [np.sqrt(2)] * 4 + [0.0, 2.0])
-    np.testing.assert_allclose(phi, [np.pi / 4, 3 * np.pi / 4, -3 * np.pi / 4, -np.pi / 4, 0.0, np.pi])
+    np.testing.assert_allclose(
+        phi, [np.pi / 4, 3 * np.pi / 4, -3 * np.pi / 4, -np.pi / 4, 0.0, np.pi]
+    )
     assert np.isfinite(polar["samples"]).all()
     assert polar["annotations"] is points["annotations"]
     # the inverse recovers the points
-    np.testing.assert_allclose(np.stack([r * np.cos(phi), r * np.sin(phi)], 1), points["samples"], atol=1e-12)
+    np.testing.assert_allclose(
+        np.stack([r * np.cos(phi), r * np.sin(phi)], 1), points["samples"], atol=1e-12
+    )
 
 
 def test_grid_covers_the_points():
@@ -78,13 +91,25 @@ GOOD = {"samples": np.zeros((4, 2)), "annotations": np.array([0, 1, 0, 1])}
     [
         ({"samples": np.zeros((4, 2))}, "missing key.*annotations"),
         ({"annotations": np.zeros(4)}, "missing key.*samples"),
-        (GOOD | {"samples": np.zeros((4, 3))}, r"'samples' must have shape \(N, 2\), got \(4, 3\)"),
+        (
+            GOOD | {"samples": np.zeros((4, 3))},
+            r"'samples' must have shape \(N, 2\), got \(4, 3\)",
+        ),
         (GOOD | {"samples": np.zeros(8)}, r"'samples' must have shape \(N, 2\)"),
-        (GOOD | {"annotations": np.zeros((4, 1))}, r"'annotations' must have shape \(N,\)"),
+        (
+            GOOD | {"annotations": np.zeros((4, 1))},
+            r"'annotations' must have shape \(N,\)",
+        ),
         ({"samples": np.zeros((0, 2)), "annotations": np.zeros(0)}, "empty"),
         (GOOD | {"annotations": np.array([0, 1, 0])}, "4 samples but 3 annotations"),
-        (GOOD | {"samples": np.array([[0, 0], [np.nan, 1], [0, 0], [0, 0]])}, "NaN or infinite.*row 1"),
-        (GOOD | {"samples": np.array([[0, 0], [0, 0], [np.inf, 1], [0, 0]])}, "NaN or infinite.*row 2"),
+        (
+            GOOD | {"samples": np.array([[0, 0], [np.nan, 1], [0, 0], [0, 0]])},
+            "NaN or infinite.*row 1",
+        ),
+        (
+            GOOD | {"samples": np.array([[0, 0], [0, 0], [np.inf, 1], [0, 0]])},
+            "NaN or infinite.*row 2",
+        ),
         (GOOD | {"annotations": np.array([0, 1, 2, 1])}, "must be 0 or 1.*2.*row 2"),
         (GOOD | {"annotations": np.array([0, 1, 0.5, 1])}, "must be 0 or 1"),
         (GOOD | {"annotations": np.array(["a", "b", "a", "b"])}, "numeric"),
@@ -96,5 +121,10 @@ def test_validation_names_the_source_and_the_problem(data, message):
 
 
 def test_validation_accepts_the_assignment_layout():
-    points = validate_point_set(GOOD | {"annotations": np.array([0, 1, 0, 1], dtype=np.int32)}, "x")
-    assert points["samples"].dtype == np.float64 and points["annotations"].dtype == np.int32
+    points = validate_point_set(
+        GOOD | {"annotations": np.array([0, 1, 0, 1], dtype=np.int32)}, "x"
+    )
+    assert (
+        points["samples"].dtype == np.float64
+        and points["annotations"].dtype == np.int32
+    )

@@ -68,7 +68,9 @@ def test_binary_objective_thresholds_probability_at_one_half():
     assert objective.probability(logits)[1].item() == pytest.approx(0.5)
     # BCE-with-logits is the assignment's sigmoid + BCE
     targets = torch.tensor([0, 1, 1])
-    reference = torch.nn.functional.binary_cross_entropy(torch.sigmoid(logits.squeeze(1)), targets.float())
+    reference = torch.nn.functional.binary_cross_entropy(
+        torch.sigmoid(logits.squeeze(1)), targets.float()
+    )
     assert objective.loss(logits, targets).item() == pytest.approx(reference.item())
 
 
@@ -85,7 +87,9 @@ def test_evaluate_counts_correct_predictions():
 
 
 def _train(seed: int, model_name: str = "mlp"):
-    train, valid = generate_point_sets(PointSetGeneratorConfig(seed=0, n_train=400, n_valid=100))
+    train, valid = generate_point_sets(
+        PointSetGeneratorConfig(seed=0, n_train=400, n_valid=100)
+    )
     config = ModelConfig(model_name, 2, 1, [16, 16] if model_name == "mlp" else [])
     training = TrainingConfig(epochs=3, batch_size=8, lr=1e-2, seed=seed, device="cpu")
     with seeded(seed):
@@ -113,5 +117,7 @@ def test_mlp_learns_the_disc_and_ring():
 
 
 def test_to_tensors_casts_for_the_model():
-    x, y = to_tensors(np.zeros((2, 2), dtype=np.float64), np.array([0, 1], dtype=np.int32))
+    x, y = to_tensors(
+        np.zeros((2, 2), dtype=np.float64), np.array([0, 1], dtype=np.int32)
+    )
     assert x.dtype == torch.float32 and y.dtype == torch.int64

@@ -1,4 +1,3 @@
-"""pytorch-intro
-"""
+"""pytorch-intro"""
 
 __version__ = "0.1"

@@ -165,7 +165,8 @@ class VariantRunsHook:
 
 def _params(data: dict[str, Any]) -> list[Param]:
     return [
-        Param(str(key), str(value)[:MAX_PARAM_VAL_LENGTH]) for key, value in data.items()
+        Param(str(key), str(value)[:MAX_PARAM_VAL_LENGTH])
+        for key, value in data.items()
     ]
 
 

@@ -52,7 +52,9 @@ class PointSetGeneratorConfig:
             setattr(self, key, check_positive_float(key, getattr(self, key)))
 
 
-def _draw(rng: np.random.Generator, n: int, config: PointSetGeneratorConfig) -> PointSet:
+def _draw(
+    rng: np.random.Generator, n: int, config: PointSetGeneratorConfig
+) -> PointSet:
     n_inner = n - n // 2
     labels = np.repeat(np.array([0, 1], dtype=np.int32), [n_inner, n // 2])
     mean = np.where(labels == 0, config.inner_radius_mean, config.outer_radius_mean)
@@ -100,7 +102,10 @@ def validate_point_set(data: Mapping[str, Any], source: str) -> PointSet:
         raise PointSetError(
             f"{source}: {len(samples)} samples but {len(labels)} annotations"
         )
-    if not (np.issubdtype(samples.dtype, np.number) and np.issubdtype(labels.dtype, np.number)):
+    if not (
+        np.issubdtype(samples.dtype, np.number)
+        and np.issubdtype(labels.dtype, np.number)
+    ):
         raise PointSetError(
             f"{source}: samples and annotations must be numeric, got "
             f"{samples.dtype} and {labels.dtype}"
@@ -117,7 +122,10 @@ def validate_point_set(data: Mapping[str, Any], source: str) -> PointSet:
             f"{source}: annotations must be 0 or 1; {bad_labels.size} are not "
             f"(first: {labels[bad_labels[0]]!r} at row {bad_labels[0]})"
         )
-    return {"samples": samples.astype(np.float64), "annotations": labels.astype(np.int32)}
+    return {
+        "samples": samples.astype(np.float64),
+        "annotations": labels.astype(np.int32),
+    }
 
 
 def to_polar(points: Mapping[str, np.ndarray]) -> PointSet:

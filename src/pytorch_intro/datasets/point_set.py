@@ -67,7 +67,9 @@ class PointSetDataset(AbstractDataset[PointSet, PointSet]):
             )
         points = validate_point_set(data, source="data to save")
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".npz")
+        fd, tmp = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{path.stem}.", suffix=".npz"
+        )
         try:
             with os.fdopen(fd, "wb") as handle:
                 np.savez(handle, **points)

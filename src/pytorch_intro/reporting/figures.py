@@ -25,7 +25,9 @@ def plot_learning_curves(history: Sequence[Mapping[str, float]], title: str) -> 
     loss_ax.plot(epochs, [row["val_loss"] for row in history], "s-", label="validation")
     loss_ax.set(xlabel="epoch", ylabel="loss", title="Loss")
     loss_ax.legend()
-    acc_ax.plot(epochs, [100 * row["val_accuracy"] for row in history], "s-", color="tab:green")
+    acc_ax.plot(
+        epochs, [100 * row["val_accuracy"] for row in history], "s-", color="tab:green"
+    )
     acc_ax.set(xlabel="epoch", ylabel="validation accuracy (%)", title="Accuracy")
     for ax in (loss_ax, acc_ax):
         ax.grid(alpha=0.3)
@@ -61,12 +63,16 @@ def plot_decision_boundary(
     prob = probabilities.reshape(shape)
     fig = Figure(figsize=(5.6, 5), layout="constrained")
     ax = fig.subplots()
-    filled = ax.contourf(xx, yy, prob, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.35)
+    filled = ax.contourf(
+        xx, yy, prob, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.35
+    )
     if prob.min() < 0.5 < prob.max():
         ax.contour(xx, yy, prob, levels=[0.5], colors="k", linewidths=1.5)
     for label, colour in enumerate(CLASS_COLOURS):
         mask = labels == label
-        ax.scatter(*points[mask].T, s=8, c=colour, label=f"class {label}", edgecolors="none")
+        ax.scatter(
+            *points[mask].T, s=8, c=colour, label=f"class {label}", edgecolors="none"
+        )
     fig.colorbar(filled, ax=ax, label="P(class 1)")
     ax.set(xlabel="x", ylabel="y", title=title, aspect="equal")
     ax.legend(loc="upper right", fontsize="small")

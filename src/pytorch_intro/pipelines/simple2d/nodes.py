@@ -20,7 +20,9 @@ from pytorch_intro.training import predict_logits
 from pytorch_intro.validation import as_config
 
 
-def generate_point_sets(generator: PointSetGeneratorConfig) -> tuple[PointSet, PointSet]:
+def generate_point_sets(
+    generator: PointSetGeneratorConfig,
+) -> tuple[PointSet, PointSet]:
     """Draw the seeded training and validation point sets."""
     return _generate(as_config(PointSetGeneratorConfig, generator))
 

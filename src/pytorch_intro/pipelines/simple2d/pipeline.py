@@ -83,8 +83,16 @@ def create_pipeline(
     if source not in SOURCES:
         raise ValueError(f"source={source!r}; choose one of: {', '.join(SOURCES)}")
     features = {
-        "xy": (f"simple2d.{source}_train", f"simple2d.{source}_valid", "simple2d.grid_xy"),
-        "polar": ("simple2d.train_polar", "simple2d.valid_polar", "simple2d.grid_polar"),
+        "xy": (
+            f"simple2d.{source}_train",
+            f"simple2d.{source}_valid",
+            "simple2d.grid_xy",
+        ),
+        "polar": (
+            "simple2d.train_polar",
+            "simple2d.valid_polar",
+            "simple2d.grid_polar",
+        ),
     }
     pipeline = _data_pipeline(source)
     for variant, feature_space in variants.items():

@@ -1,0 +1,44 @@
+# One command each, from a fresh clone (needs only Python 3.10+ and pip):
+#   make run    install everything pinned into .venv, then `kedro run`
+#   make test   install everything pinned into .venv, then run the tests
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export DO_NOT_TRACK := true
+export KEDRO_DISABLE_TELEMETRY := true
+
+.PHONY: install run test lint format viz mlflow-ui benchmark clean
+
+$(BIN)/kedro: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $@
+
+install: $(BIN)/kedro
+
+run: install
+	$(BIN)/kedro run $(ARGS)
+
+test: install
+	$(BIN)/python -m pytest $(ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+viz: install
+	$(BIN)/kedro viz build
+
+mlflow-ui: install
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db
+
+benchmark: install
+	$(BIN)/python benchmarks/threads.py
+
+clean:
+	rm -rf $(VENV) build .pytest_cache .ruff_cache
