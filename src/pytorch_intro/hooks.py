@@ -61,6 +61,7 @@ class VariantRunsHook:
         self._client: MlflowClient | None = None
         self._runs: dict[str, str] = {}
         self._pending: Counter[str] = Counter()
+        self._seconds: Counter[str] = Counter()
         self._pipeline_names = ""
 
     @hook_impl
@@ -71,6 +72,7 @@ class VariantRunsHook:
         self._runs = {}
         self._client = None
         self._pending = Counter(n.namespace for n in pipeline.nodes if n.namespace)
+        self._seconds = Counter()
         names = run_params.get("pipeline_names") or run_params.get("pipeline_name")
         self._pipeline_names = (
             "+".join(names) if isinstance(names, list) else (names or "__default__")
@@ -84,10 +86,10 @@ class VariantRunsHook:
         spec = ((getattr(dataset, "metadata", None) or {}).get("mlflow")) or {}
         if not spec:
             return
+        started = time.perf_counter()
         run_id = self._run_for(node.namespace)
         if run_id is None:
             return
-        started = time.perf_counter()
         client = self._get_client()
         if spec.get("params"):
             client.log_batch(run_id, params=_params(data))
@@ -99,12 +101,7 @@ class VariantRunsHook:
                 logger.warning("Cannot log %s to MLflow: no saved file", dataset_name)
             else:
                 client.log_artifact(run_id, str(path))
-        logger.debug(
-            "Logged %s to MLflow run %s in %.3fs",
-            dataset_name,
-            node.namespace,
-            time.perf_counter() - started,
-        )
+        self._seconds[node.namespace] += time.perf_counter() - started
 
     @hook_impl
     def before_node_run(self) -> None:
@@ -134,7 +131,15 @@ class VariantRunsHook:
 
     def _terminate(self, namespaces: list[str], status: str) -> None:
         for namespace in namespaces:
+            started = time.perf_counter()
             self._get_client().set_terminated(self._runs.pop(namespace), status)
+            seconds = self._seconds[namespace] + time.perf_counter() - started
+            logger.info(
+                "MLflow child run '%s' %s (logging took %.2fs)",
+                namespace,
+                status,
+                seconds,
+            )
 
     def _get_client(self) -> MlflowClient:
         if self._client is None:
