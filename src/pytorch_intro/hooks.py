@@ -116,7 +116,6 @@ class VariantRunsHook:
 
     @hook_impl
     def after_pipeline_run(self) -> None:
-        self._finish_completed()
         self._terminate(list(self._runs), FINISHED)
 
     @hook_impl

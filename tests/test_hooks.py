@@ -1,0 +1,88 @@
+"""The variant-runs hook on a tiny pipeline, without a Kedro session."""
+
+import mlflow
+import pandas as pd
+import pytest
+from kedro.framework.hooks.manager import _create_hook_manager
+from kedro.io import DataCatalog, MemoryDataset
+from kedro.pipeline import Node, Pipeline
+from kedro.runner import SequentialRunner
+from mlflow.tracking import MlflowClient
+
+from pytorch_intro.hooks import VariantRunsHook
+
+TRACKED = {
+    "summary": {"params": True},
+    "history": {"metrics": True},
+}
+
+
+def _summary(x: int) -> dict:
+    return {"n_params": x, "lr": 0.1}
+
+
+def _history(summary: dict) -> pd.DataFrame:
+    return pd.DataFrame({"epoch": [1, 2], "val_accuracy": [0.5, 0.75]})
+
+
+def _explode(summary: dict) -> pd.DataFrame:
+    raise RuntimeError("training diverged")
+
+
+def _variant(name: str, last, after: str | None = None) -> Pipeline:
+    # `after` orders the variants: its summary waits for another's output
+    inputs = ["params:x", "previous"] if after else "params:x"
+    summarize = _summary if after is None else lambda x, _: _summary(x)
+    return Pipeline(
+        [
+            Node(summarize, inputs, "summary", name="summarize"),
+            Node(last, "summary", "history", name="train"),
+        ],
+        namespace=f"toy.{name}",
+        inputs={"previous": after} if after else None,
+        parameters={"params:x": "params:x"},
+    )
+
+
+@pytest.fixture
+def tracking(tmp_path):
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    experiment = mlflow.set_experiment("hook-test")
+    yield MlflowClient(), experiment.experiment_id
+    while mlflow.active_run():
+        mlflow.end_run()
+    mlflow.set_tracking_uri(None)
+
+
+def test_completed_variants_finish_and_the_failing_one_is_marked_failed(tracking):
+    client, experiment_id = tracking
+    pipeline = _variant("good", _history) + _variant(
+        "bad", _explode, after="toy.good.history"
+    )
+    catalog = DataCatalog({"params:x": MemoryDataset(7)})
+    for variant in ("good", "bad"):
+        for key, spec in TRACKED.items():
+            catalog[f"toy.{variant}.{key}"] = MemoryDataset(metadata={"mlflow": spec})
+    hook = VariantRunsHook()
+    manager = _create_hook_manager()
+    manager.register(hook)
+
+    with mlflow.start_run(run_name="parent") as parent:
+        hook.before_pipeline_run({"pipeline_name": "toy"}, pipeline, catalog)
+        with pytest.raises(RuntimeError, match="training diverged"):
+            SequentialRunner().run(pipeline, catalog, hook_manager=manager)
+        hook.on_pipeline_error()
+
+    runs = {
+        run.info.run_name: run
+        for run in client.search_runs([experiment_id])
+        if run.info.run_name != "parent"
+    }
+    assert runs["toy.good"].info.status == "FINISHED"
+    assert runs["toy.bad"].info.status == "FAILED"
+    good = runs["toy.good"]
+    assert good.data.tags["mlflow.parentRunId"] == parent.info.run_id
+    assert (good.data.tags["pipeline"], good.data.tags["variant"]) == ("toy", "good")
+    assert good.data.params == {"n_params": "7", "lr": "0.1"}
+    history = client.get_metric_history(good.info.run_id, "val_accuracy")
+    assert [(m.step, m.value) for m in history] == [(1, 0.5), (2, 0.75)]
