@@ -36,8 +36,11 @@ def test_loading_names_the_file_and_the_problem(tmp_path):
     np.savez(path, samples=np.zeros((3, 2)), labels=np.zeros(3))
     with pytest.raises(DatasetError, match=r"valid\.npz: missing key\(s\) annotations"):
         PointSetDataset(str(path)).load()
-    with pytest.raises(DatasetError, match=r"missing\.npz: no such file"):
+    with pytest.raises(DatasetError, match=r"missing\.npz: no such file$"):
         PointSetDataset(str(tmp_path / "missing.npz")).load()
+    hinted = PointSetDataset(str(tmp_path / "missing.npz"), missing_hint="copy it")
+    with pytest.raises(DatasetError, match=r"missing\.npz: no such file: copy it"):
+        hinted.load()
     (tmp_path / "junk.npz").write_bytes(b"not a zip")
     with pytest.raises(DatasetError, match=r"junk\.npz: not a readable \.npz"):
         PointSetDataset(str(tmp_path / "junk.npz")).load()

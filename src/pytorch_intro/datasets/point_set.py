@@ -32,6 +32,7 @@ class PointSetDataset(AbstractDataset[PointSet, PointSet]):
         self,
         filepath: str,
         read_only: bool = False,
+        missing_hint: str | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> None:
         """Create a point set dataset.
@@ -40,16 +41,19 @@ class PointSetDataset(AbstractDataset[PointSet, PointSet]):
             filepath: local path of the ``.npz`` file.
             read_only: refuse to save, so a user's own raw files are never
                 overwritten.
+            missing_hint: what to tell the user when the file does not exist.
             metadata: free-form metadata (e.g. the kedro-viz layer).
         """
         self._filepath = PurePosixPath(filepath)
         self._read_only = read_only
+        self._missing_hint = missing_hint
         self.metadata = metadata
 
     def load(self) -> PointSet:
         path = Path(self._filepath)
         if not path.is_file():
-            raise DatasetError(f"{path}: no such file")
+            hint = f": {self._missing_hint}" if self._missing_hint else ""
+            raise DatasetError(f"{path}: no such file{hint}")
         try:
             with np.load(path, allow_pickle=False) as data:
                 arrays = {key: data[key] for key in data.files}
