@@ -9,8 +9,9 @@ for every namespace whose datasets declare tracking in the catalog, e.g.::
         mlflow: {metrics: true, artifact: true}
 
 ``metrics``: a per-epoch table (an ``epoch`` column) logged with step = epoch;
-``params``: a flat dict logged as parameters; ``artifact``: the file the catalog
-just saved. Node code never calls MLflow.
+``params``: a flat dict logged as parameters; ``tags``: keys of that dict also
+set as run tags (e.g. ``data_source``, to filter runs); ``artifact``: the file
+the catalog just saved. Node code never calls MLflow.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from kedro.framework.hooks import hook_impl
 from kedro.io import AbstractVersionedDataset
 from kedro.pipeline import Pipeline
 from kedro.pipeline.node import Node
-from mlflow.entities import Metric, Param, RunStatus
+from mlflow.entities import Metric, Param, RunStatus, RunTag
 from mlflow.tracking import MlflowClient
 from mlflow.utils.validation import MAX_PARAM_VAL_LENGTH
 
@@ -93,6 +94,9 @@ class VariantRunsHook:
         client = self._get_client()
         if spec.get("params"):
             client.log_batch(run_id, params=_params(data))
+        if spec.get("tags"):
+            tags = [RunTag(key, str(data[key])) for key in spec["tags"] if key in data]
+            client.log_batch(run_id, tags=tags)
         if spec.get("metrics"):
             client.log_batch(run_id, metrics=_metrics(data))
         if spec.get("artifact"):

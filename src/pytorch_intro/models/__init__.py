@@ -7,7 +7,12 @@ from pytorch_intro.models.checkpoint import (
     model_from_checkpoint,
     save_checkpoint,
 )
-from pytorch_intro.models.classifiers import LinearClassifier, MLPClassifier
+from pytorch_intro.models.classifiers import (
+    ConvClassifier,
+    LinearClassifier,
+    MLPClassifier,
+)
+from pytorch_intro.models.parameters import LayerCount, parameter_table
 from pytorch_intro.models.registry import (
     MODELS,
     ModelConfig,
@@ -18,6 +23,8 @@ from pytorch_intro.models.registry import (
 __all__ = [
     "MODELS",
     "Checkpoint",
+    "ConvClassifier",
+    "LayerCount",
     "LinearClassifier",
     "MLPClassifier",
     "ModelConfig",
@@ -26,5 +33,6 @@ __all__ = [
     "load_checkpoint",
     "make_checkpoint",
     "model_from_checkpoint",
+    "parameter_table",
     "save_checkpoint",
 ]

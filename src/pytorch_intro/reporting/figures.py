@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+from matplotlib import colormaps
+from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
 CLASS_COLOURS = ("tab:blue", "tab:red")
@@ -76,4 +79,115 @@ def plot_decision_boundary(
     fig.colorbar(filled, ax=ax, label="P(class 1)")
     ax.set(xlabel="x", ylabel="y", title=title, aspect="equal")
     ax.legend(loc="upper right", fontsize="small")
+    return fig
+
+
+def plot_confusion_matrix(
+    matrix: np.ndarray, title: str, class_names: Sequence[str] | None = None
+) -> Figure:
+    """Confusion matrix as a heatmap with every count written in its cell.
+
+    The colour scale is logarithmic so that a few dozen errors stay visible
+    beside a diagonal of about a thousand; zero cells take the lowest colour.
+
+    Args:
+        matrix: (C, C) counts, rows true classes, columns predicted classes.
+        title: the figure title.
+        class_names: tick labels for the C classes (default ``0..C-1``).
+    """
+    counts = np.asarray(matrix)
+    if counts.ndim != 2 or counts.shape[0] != counts.shape[1]:
+        raise ValueError(f"matrix must be square, got shape {counts.shape}")
+    size = counts.shape[0]
+    names = [str(i) for i in range(size)] if class_names is None else class_names
+    if len(names) != size:
+        raise ValueError(f"{len(names)} class_names for a {size}x{size} matrix")
+    cmap = colormaps["Blues"]
+    # clip=True maps zero cells to vmin instead of masking log(0)
+    norm = LogNorm(vmin=1, vmax=max(int(counts.max()), 10), clip=True)
+    side = min(max(3.2, 0.55 * size + 1.6), 12)
+    fig = Figure(figsize=(side + 1.2, side), layout="constrained")
+    ax = fig.subplots()
+    image = ax.imshow(counts, cmap=cmap, norm=norm)
+    fontsize = 11 if size <= 5 else 8 if size <= 15 else 6
+    for (row, col), count in np.ndenumerate(counts):
+        red, green, blue, _ = cmap(norm(count))
+        luminance = 0.299 * red + 0.587 * green + 0.114 * blue
+        # zeros in dark grey so the eye goes to the cells that hold errors
+        colour = "0.45" if count == 0 else "white" if luminance < 0.5 else "black"
+        ax.text(
+            col,
+            row,
+            f"{int(count)}",
+            ha="center",
+            va="center",
+            fontsize=fontsize,
+            color=colour,
+        )
+    ticks = np.arange(size)
+    ax.set_xticks(ticks, labels=names)
+    ax.set_yticks(ticks, labels=names)
+    ax.set(xlabel="predicted class (column)", ylabel="true class (row)", title=title)
+    fig.colorbar(image, ax=ax, label="count (log scale)", shrink=0.8)
+    return fig
+
+
+def plot_misclassified(
+    images: np.ndarray,
+    labels: np.ndarray,
+    predictions: np.ndarray,
+    confidences: np.ndarray,
+    title: str,
+    columns: int = 8,
+) -> Figure:
+    """Grid of images, each titled with its true and predicted class.
+
+    Args:
+        images: (N, H, W) or (N, 1, H, W), uint8 in 0..255 or float.
+        labels: (N,) true classes.
+        predictions: (N,) predicted classes.
+        confidences: (N,) probability of the predicted class (0..1).
+        title: the figure title.
+        columns: images per row at most.
+    """
+    pixels = np.asarray(images)
+    if pixels.ndim == 4 and pixels.shape[1] == 1:
+        pixels = pixels[:, 0]
+    if pixels.ndim != 3:
+        raise ValueError(
+            f"images must be (N, H, W) or (N, 1, H, W), got shape {np.shape(images)}"
+        )
+    count = pixels.shape[0]
+    if not count == len(labels) == len(predictions) == len(confidences):
+        raise ValueError(
+            f"{count} images but {len(labels)} labels, {len(predictions)} "
+            f"predictions and {len(confidences)} confidences"
+        )
+    if columns < 1:
+        raise ValueError(f"columns must be >= 1, got {columns}")
+    if count == 0:
+        fig = Figure(figsize=(4, 2), layout="constrained")
+        fig.text(0.5, 0.5, "no misclassified samples", ha="center", va="center")
+        fig.suptitle(title)
+        return fig
+    columns = min(columns, count)
+    rows = math.ceil(count / columns)
+    if pixels.dtype == np.uint8:
+        vmin, vmax = 0.0, 255.0
+    else:
+        # one scale for the whole grid, so brightness compares across images
+        vmin, vmax = float(pixels.min()), float(pixels.max())
+    fig = Figure(figsize=(1.35 * columns, 1.5 * rows + 0.4), layout="constrained")
+    axes = fig.subplots(rows, columns, squeeze=False).ravel()
+    for ax in axes:
+        ax.set_axis_off()
+    for ax, image, label, predicted, confidence in zip(
+        axes, pixels, labels, predictions, confidences, strict=False
+    ):
+        ax.imshow(image, cmap="gray", vmin=vmin, vmax=vmax)
+        ax.set_title(
+            f"true {int(label)} → {int(predicted)} ({float(confidence):.0%})",
+            fontsize=8,
+        )
+    fig.suptitle(title)
     return fig

@@ -12,22 +12,26 @@ from pytorch_intro.models import (
     Checkpoint,
     ModelConfig,
     build_model,
-    count_parameters,
     make_checkpoint,
     model_from_checkpoint,
+    parameter_table,
 )
+from pytorch_intro.reporting import plot_confusion_matrix as _plot_confusion_matrix
 from pytorch_intro.reporting import plot_learning_curves as _plot_learning_curves
 from pytorch_intro.training import (
     TrainingConfig,
+    confusion_matrix,
     evaluate,
     fit,
     history_records,
     seeded,
     to_tensors,
+    top_confusions,
 )
 from pytorch_intro.validation import as_config
 
 LabelledSet = dict[str, Any]
+TOP_CONFUSIONS = 5  # largest off-diagonal cells reported per variant
 
 
 def train_model(
@@ -77,18 +81,62 @@ def plot_learning_curves(history: pd.DataFrame, title: str) -> Figure:
     return _plot_learning_curves(history.to_dict("records"), title)
 
 
+def count_parameters_by_layer(model: Checkpoint) -> pd.DataFrame:
+    """Each layer's parameters by formula; the total is checked against the model."""
+    rows = parameter_table(model_from_checkpoint(model))
+    return pd.DataFrame(
+        {
+            "layer": [row.layer for row in rows],
+            "kind": [row.kind for row in rows],
+            "formula": [row.formula for row in rows],
+            "weights": [row.weights for row in rows],
+            "biases": [row.biases for row in rows],
+            "params": [row.params for row in rows],
+        }
+    )
+
+
+def compute_confusion_matrix(
+    predictions: pd.DataFrame, model: Checkpoint
+) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """The confusion matrix (rows: true class, columns: predicted) and its top errors."""
+    outputs = model["architecture"]["out_features"]
+    num_classes = 2 if outputs == 1 else outputs
+    matrix = confusion_matrix(
+        predictions["annotation"].to_numpy(),
+        predictions["prediction"].to_numpy(),
+        num_classes,
+    )
+    table = pd.DataFrame(matrix, columns=[f"predicted_{k}" for k in range(num_classes)])
+    table.insert(0, "true_class", range(num_classes))
+    confusions = [
+        {"true": c.true, "predicted": c.predicted, "count": c.count, "text": str(c)}
+        for c in top_confusions(matrix, k=TOP_CONFUSIONS)
+    ]
+    return table, confusions
+
+
+def plot_confusion_matrix(confusion: pd.DataFrame, title: str) -> Figure:
+    """Annotated heatmap of the confusion matrix."""
+    matrix = confusion.drop(columns="true_class").to_numpy()
+    names = [str(k) for k in confusion["true_class"]]
+    return _plot_confusion_matrix(matrix, title, names)
+
+
 def summarize_run(
     model: Checkpoint,
     training: TrainingConfig,
     title: str,
     train_set: LabelledSet,
+    parameter_counts: pd.DataFrame,
+    confusions: list[dict[str, Any]],
 ) -> dict[str, Any]:
     """The run's parameters, as recorded for comparison (MLflow params, report)."""
     training = as_config(TrainingConfig, training)
     return {
         "title": title,
         "architecture": json.dumps(model["architecture"], separators=(",", ":")),
-        "n_params": count_parameters(model_from_checkpoint(model)),
+        "n_params": int(parameter_counts["params"].sum()),
         "epochs": training.epochs,
         "batch_size": training.batch_size,
         "lr": training.lr,
@@ -96,4 +144,5 @@ def summarize_run(
         "device": training.device,
         "n_train": len(train_set["annotations"]),
         "data_source": str(train_set.get("source", "in memory")),
+        "top_confusions": "; ".join(c["text"] for c in confusions) or "none",
     }

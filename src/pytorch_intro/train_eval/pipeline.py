@@ -6,12 +6,15 @@ runnable pipeline of its own.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from kedro.pipeline import Node, Pipeline
 
 from pytorch_intro.train_eval.nodes import (
+    compute_confusion_matrix,
+    count_parameters_by_layer,
     evaluate_model,
+    plot_confusion_matrix,
     plot_learning_curves,
     summarize_run,
     train_model,
@@ -23,7 +26,8 @@ def create_template() -> Pipeline:
 
     Free inputs: ``train_set``, ``valid_set`` and the parameters ``model``,
     ``training`` and ``title``. Outputs: ``model``, ``history``, ``predictions``,
-    ``metrics``, ``learning_curves`` and ``summary``.
+    ``metrics``, ``learning_curves``, ``parameter_counts``, ``confusion_matrix``,
+    ``confusion_heatmap``, ``top_confusions`` and ``summary``.
     """
     return Pipeline(
         [
@@ -46,8 +50,33 @@ def create_template() -> Pipeline:
                 name="plot_learning_curves",
             ),
             Node(
+                count_parameters_by_layer,
+                "model",
+                "parameter_counts",
+                name="count_parameters_by_layer",
+            ),
+            Node(
+                compute_confusion_matrix,
+                ["predictions", "model"],
+                ["confusion_matrix", "top_confusions"],
+                name="compute_confusion_matrix",
+            ),
+            Node(
+                plot_confusion_matrix,
+                ["confusion_matrix", "params:title"],
+                "confusion_heatmap",
+                name="plot_confusion_matrix",
+            ),
+            Node(
                 summarize_run,
-                ["model", "params:training", "params:title", "train_set"],
+                [
+                    "model",
+                    "params:training",
+                    "params:title",
+                    "train_set",
+                    "parameter_counts",
+                    "top_confusions",
+                ],
                 "summary",
                 name="summarize_run",
             ),
@@ -60,16 +89,18 @@ def instantiate(
     variant: str,
     inputs: Mapping[str, str],
     extra: Pipeline | None = None,
+    shared: Iterable[str] = ("training",),
 ) -> Pipeline:
     """The template (plus problem-specific ``extra`` nodes) for one variant.
 
     Everything lands in the namespace ``<problem>.<variant>``: datasets, nodes and
     the variant's own parameters (``<problem>.<variant>.model``, ``.title``);
-    ``training`` comes from the problem's shared ``<problem>.training``.
+    the ``shared`` parameters (``training``, ...) come from the problem's own
+    block, e.g. ``<problem>.training``.
     """
     return Pipeline(
         create_template() + (extra or Pipeline([])),
         namespace=f"{problem}.{variant}",
         inputs=dict(inputs),
-        parameters={"params:training": f"params:{problem}.training"},
+        parameters={f"params:{name}": f"params:{problem}.{name}" for name in shared},
     )

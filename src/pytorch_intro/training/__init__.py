@@ -12,21 +12,31 @@ from pytorch_intro.training.loop import (
     to_tensors,
     train_one_epoch,
 )
+from pytorch_intro.training.metrics import (
+    Confusion,
+    confusion_matrix,
+    most_confident_errors,
+    top_confusions,
+)
 from pytorch_intro.training.runtime import intra_op_threads, resolve_device, seeded
 
 __all__ = [
+    "Confusion",
     "EpochResult",
     "Evaluation",
     "TrainingConfig",
     "check_device_available",
+    "confusion_matrix",
     "evaluate",
     "fit",
     "history_records",
     "intra_op_threads",
+    "most_confident_errors",
     "objective_for",
     "predict_logits",
     "resolve_device",
     "seeded",
     "to_tensors",
+    "top_confusions",
     "train_one_epoch",
 ]

@@ -1,0 +1,55 @@
+"""Nodes of the digit classifier pipeline."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from pytorch_intro.data.mnist import DigitsDataConfig, DigitSet, select_digits
+from pytorch_intro.data.mnist import normalize_images as _normalize
+from pytorch_intro.reporting import plot_misclassified
+from pytorch_intro.training import most_confident_errors
+from pytorch_intro.validation import as_config, check_int
+
+
+def load_digits(
+    mnist: Callable[[], dict[str, DigitSet]],
+    mnist_subset: Callable[[], DigitSet],
+    data: DigitsDataConfig,
+) -> tuple[DigitSet, DigitSet]:
+    """Training and test digits from the configured source (full MNIST or subset)."""
+    return select_digits(mnist, mnist_subset, as_config(DigitsDataConfig, data))
+
+
+def normalize_images(
+    train_digits: DigitSet, test_digits: DigitSet
+) -> tuple[dict, dict]:
+    """uint8 images in 0..255 to float32 in [-1, 1], as the models' input sets."""
+    return tuple(
+        {
+            "samples": _normalize(digits["images"]),
+            "annotations": digits["labels"],
+            "source": digits["source"],
+        }
+        for digits in (train_digits, test_digits)
+    )
+
+
+def plot_misclassified_digits(
+    predictions: pd.DataFrame, test_digits: DigitSet, title: str, count: int
+) -> Figure:
+    """The test digits misclassified with the highest confidence."""
+    count = check_int("misclassified_count", count, minimum=0)
+    labels = predictions["annotation"].to_numpy()
+    predicted = predictions["prediction"].to_numpy()
+    confidence = predictions["probability"].to_numpy()
+    index = most_confident_errors(labels, predicted, confidence, count)
+    return plot_misclassified(
+        test_digits["images"][index],
+        labels[index],
+        predicted[index],
+        confidence[index],
+        f"{title}: most confident errors",
+    )

@@ -1,0 +1,291 @@
+"""download_file against a local HTTP server on 127.0.0.1; never the internet."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import pickle
+import random
+import socket
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from pytorch_intro.data import download
+from pytorch_intro.data.download import DownloadError, download_file, sha256_of
+
+PAYLOAD = random.Random(0).randbytes(200_000)
+OTHER = random.Random(1).randbytes(len(PAYLOAD))
+DIGEST = hashlib.sha256(PAYLOAD).hexdigest()
+TRUNCATED_AT = 1000
+# Small but comfortably above loopback latency, so only /slow ever times out.
+TIMEOUT = 0.3
+
+
+def _send(handler: BaseHTTPRequestHandler, body: bytes, length: int | None = None):
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/octet-stream")
+    handler.send_header("Content-Length", str(len(body) if length is None else length))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
+def _status(code: int) -> Callable[[BaseHTTPRequestHandler], None]:
+    def route(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(code)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    return route
+
+
+def _truncated(handler: BaseHTTPRequestHandler) -> None:
+    # Promise the whole payload, send a piece, then the server closes the socket.
+    _send(handler, PAYLOAD[:TRUNCATED_AT], length=len(PAYLOAD))
+    handler.close_connection = True
+
+
+def _slow(handler: BaseHTTPRequestHandler) -> None:
+    # Say nothing until the test ends; the client must time out on its own.
+    handler.server.stop.wait(10)  # type: ignore[attr-defined]
+
+
+ROUTES: dict[str, Callable[[BaseHTTPRequestHandler], None]] = {
+    "/good": lambda h: _send(h, PAYLOAD),
+    "/other": lambda h: _send(h, OTHER),
+    "/404": _status(404),
+    "/500": _status(500),
+    "/truncated": _truncated,
+    "/slow": _slow,
+}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        server = self.server
+        with server.lock:  # type: ignore[attr-defined]
+            server.hits[self.path] += 1  # type: ignore[attr-defined]
+            server.agents.append(self.headers.get("User-Agent"))  # type: ignore[attr-defined]
+        ROUTES.get(self.path, _status(404))(self)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass  # keep pytest output clean
+
+
+@dataclass
+class Server:
+    base: str
+    hits: Counter = field(default_factory=Counter)
+    agents: list = field(default_factory=list)
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+
+@pytest.fixture
+def server() -> Iterator[Server]:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    httpd.stop = threading.Event()  # type: ignore[attr-defined]
+    httpd.lock = threading.Lock()  # type: ignore[attr-defined]
+    state = Server(f"http://127.0.0.1:{httpd.server_address[1]}")
+    httpd.hits = state.hits  # type: ignore[attr-defined]
+    httpd.agents = state.agents  # type: ignore[attr-defined]
+    thread = threading.Thread(
+        target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    )
+    thread.start()
+    try:
+        yield state
+    finally:
+        httpd.stop.set()  # release /slow handlers so server_close can join them
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(5)
+
+
+@pytest.fixture
+def closed_port() -> Iterator[str]:
+    """A URL on 127.0.0.1 whose port is bound but not listening: connection refused."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}/file.bin"
+    finally:
+        sock.close()
+
+
+def _fetch(urls: list[str], destination: Path, **kwargs) -> Path:
+    kwargs = {"timeout": TIMEOUT, "backoff": 0, "progress": False, **kwargs}
+    return download_file(urls, destination, DIGEST, **kwargs)
+
+
+def _leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def test_good_mirror_writes_a_verified_file(server, tmp_path, caplog):
+    destination = tmp_path / "nested" / "dir" / "data.bin"
+    with caplog.at_level(logging.INFO, logger=download.__name__):
+        result = _fetch([server.url("/good")], destination)
+    assert result == destination
+    assert destination.read_bytes() == PAYLOAD
+    assert sha256_of(destination) == DIGEST
+    assert _leftovers(destination.parent) == ["data.bin"]  # no .part file
+    assert server.hits == Counter({"/good": 1})
+    assert server.agents[0] and "pytorch_intro" in server.agents[0]
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("Verified" in m and str(destination) in m for m in messages)
+    assert not any(r.levelno >= logging.WARNING for r in caplog.records)
+
+
+def test_progress_bar_does_not_change_the_result(server, tmp_path, capsys):
+    destination = tmp_path / "data.bin"
+    _fetch([server.url("/good")], destination, progress=True)
+    assert destination.read_bytes() == PAYLOAD
+    assert "data.bin" in capsys.readouterr().err  # tqdm drew to stderr
+
+
+def test_404_is_not_retried_and_the_next_mirror_is_used(server, tmp_path, caplog):
+    destination = tmp_path / "data.bin"
+    with caplog.at_level(logging.WARNING, logger=download.__name__):
+        _fetch([server.url("/404"), server.url("/good")], destination, retries=3)
+    assert destination.read_bytes() == PAYLOAD
+    assert server.hits == Counter({"/404": 1, "/good": 1})
+    assert any("HTTP 404" in r.getMessage() for r in caplog.records)
+
+
+def test_500_is_retried_then_the_next_mirror_is_used(server, tmp_path, caplog):
+    destination = tmp_path / "data.bin"
+    with caplog.at_level(logging.WARNING, logger=download.__name__):
+        _fetch([server.url("/500"), server.url("/good")], destination, retries=3)
+    assert destination.read_bytes() == PAYLOAD
+    assert server.hits == Counter({"/500": 3, "/good": 1})
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 3 and all("HTTP 500" in r.getMessage() for r in warnings)
+    assert _leftovers(tmp_path) == ["data.bin"]
+
+
+def test_truncated_transfer_is_retried_then_fails(server, tmp_path):
+    destination = tmp_path / "data.bin"
+    with pytest.raises(DownloadError, match="truncated") as caught:
+        _fetch([server.url("/truncated")], destination, retries=2)
+    assert f"truncated: {TRUNCATED_AT} of {len(PAYLOAD)} bytes" in str(caught.value)
+    assert server.hits == Counter({"/truncated": 2})
+    assert not destination.exists()
+    assert _leftovers(tmp_path) == []
+
+
+def test_wrong_checksum_is_not_retried_and_leaves_nothing(server, tmp_path):
+    destination = tmp_path / "data.bin"
+    with pytest.raises(DownloadError) as caught:
+        _fetch([server.url("/other")], destination, retries=3)
+    message = str(caught.value)
+    assert "sha256 mismatch" in message
+    assert hashlib.sha256(OTHER).hexdigest() in message and DIGEST in message
+    assert server.hits == Counter({"/other": 1})  # wrong bytes are not retried
+    assert not destination.exists()
+    assert _leftovers(tmp_path) == []
+
+
+def test_unreachable_mirror_then_good_one(server, closed_port, tmp_path, caplog):
+    destination = tmp_path / "data.bin"
+    with caplog.at_level(logging.WARNING, logger=download.__name__):
+        _fetch([closed_port, server.url("/good")], destination, retries=2)
+    assert destination.read_bytes() == PAYLOAD
+    refused = [r for r in caplog.records if "connection refused" in r.getMessage()]
+    assert len(refused) == 2  # refused is transient: retried on the same mirror
+
+
+def test_error_lists_every_mirror_and_its_reason(server, closed_port, tmp_path):
+    destination = tmp_path / "data.bin"
+    urls = [server.url("/404"), server.url("/500"), closed_port]
+    with pytest.raises(DownloadError) as caught:
+        _fetch(urls, destination, retries=2)
+    error = caught.value
+    assert isinstance(error, OSError)
+    assert str(destination) in str(error)
+    reasons = dict(error.failures)
+    assert list(reasons) == urls
+    assert reasons[urls[0]].startswith("HTTP 404")
+    assert reasons[urls[1]].startswith("HTTP 500") and "2 attempts" in reasons[urls[1]]
+    assert reasons[urls[2]].startswith("connection refused")
+    for url, reason in error.failures:
+        assert f"{url}: {reason}" in str(error)
+    assert str(pickle.loads(pickle.dumps(error))) == str(error)
+    assert not destination.exists() and _leftovers(tmp_path) == []
+
+
+def test_existing_destination_is_never_overwritten(server, tmp_path):
+    destination = tmp_path / "data.bin"
+    destination.write_bytes(b"the user's own file")
+    with pytest.raises(FileExistsError):
+        _fetch([server.url("/good")], destination)
+    assert destination.read_bytes() == b"the user's own file"
+    assert server.hits == Counter()  # not even a request
+    assert _leftovers(tmp_path) == ["data.bin"]
+
+
+def test_timeout_moves_on_to_the_next_mirror(server, tmp_path, caplog):
+    destination = tmp_path / "data.bin"
+    with caplog.at_level(logging.WARNING, logger=download.__name__):
+        _fetch([server.url("/slow"), server.url("/good")], destination, retries=2)
+    assert destination.read_bytes() == PAYLOAD
+    assert server.hits == Counter({"/slow": 2, "/good": 1})
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 2 and all(m.endswith("timed out") for m in warnings)
+
+
+def test_timeout_on_every_mirror_says_timed_out(server, tmp_path):
+    destination = tmp_path / "data.bin"
+    with pytest.raises(DownloadError, match="timed out"):
+        _fetch([server.url("/slow")], destination, retries=1)
+    assert not destination.exists() and _leftovers(tmp_path) == []
+
+
+def test_interrupt_mid_transfer_leaves_no_part_file(server, tmp_path, monkeypatch):
+    class InterruptingBar:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc_info):
+            return False
+
+        def update(self, n):
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(download, "tqdm", InterruptingBar)
+    destination = tmp_path / "data.bin"
+    with pytest.raises(KeyboardInterrupt):
+        _fetch([server.url("/good")], destination)
+    assert not destination.exists() and _leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("urls", "sha256", "retries"),
+    [
+        ([], DIGEST, 3),
+        (["http://127.0.0.1:9/x"], "not-a-digest", 3),
+        (["http://127.0.0.1:9/x"], DIGEST, 0),
+    ],
+)
+def test_bad_arguments_are_rejected_before_any_request(urls, sha256, retries, tmp_path):
+    with pytest.raises(ValueError):
+        download_file(urls, tmp_path / "data.bin", sha256, retries=retries)
+    assert _leftovers(tmp_path) == []
+
+
+def test_sha256_of_matches_hashlib(tmp_path):
+    path = tmp_path / "small.bin"
+    data = random.Random(2).randbytes(10_000)
+    path.write_bytes(data)
+    expected = hashlib.sha256(data).hexdigest()
+    assert sha256_of(path) == expected
+    assert sha256_of(str(path), chunk_size=333) == expected  # many partial chunks
