@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from kedro.config import OmegaConfigLoader
-from kedro.io import DataCatalog
+from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
 from pytorch_intro.settings import CONFIG_LOADER_ARGS
@@ -56,10 +56,19 @@ def parameter_feed(params: dict, prefix: str = "params:") -> dict:
     return feed
 
 
+class _KeptDataset(MemoryDataset):
+    """A memory dataset the runner cannot release, so tests can read it afterwards."""
+
+    def _release(self) -> None:
+        pass
+
+
 def run_in_memory(pipeline, inputs: dict) -> dict:
-    """Run ``pipeline`` on an in-memory catalog; return its free outputs' data."""
+    """Run ``pipeline`` on an in-memory catalog; return every output's data."""
     catalog = DataCatalog()
     for name in pipeline.inputs():
         catalog[name] = inputs[name]
-    outputs = SequentialRunner().run(pipeline, catalog)
-    return {name: dataset.load() for name, dataset in outputs.items()}
+    for name in pipeline.all_outputs():
+        catalog[name] = _KeptDataset()
+    SequentialRunner().run(pipeline, catalog)
+    return {name: catalog.load(name) for name in pipeline.all_outputs()}

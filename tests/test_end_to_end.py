@@ -13,23 +13,33 @@ import sys
 from pathlib import Path
 
 import mlflow
+import numpy as np
+import pandas as pd
 import pytest
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 from mlflow.tracking import MlflowClient
 
 from pytorch_intro.models import load_checkpoint, model_from_checkpoint
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, shared_data_dir
 
 pytestmark = pytest.mark.e2e
 
-VARIANTS = {"linear": 3, "mlp": 337, "polar_linear": 3}
-ARTIFACTS = {
+SIMPLE2D = {"linear": 3, "mlp": 337, "polar_linear": 3}
+DIGITS = {"linear": 7850, "mlp": 25450, "cnn": 6218}
+COMMON_ARTIFACTS = {
     "model.pt",
     "history.csv",
     "metrics.json",
     "learning_curves.png",
-    "decision_boundary.png",
+    "parameter_counts.csv",
+    "confusion_matrix.csv",
+    "confusion_matrix.png",
+    "top_confusions.json",
+}
+ARTIFACTS = {
+    "simple2d": COMMON_ARTIFACTS | {"decision_boundary.png"},
+    "digits": COMMON_ARTIFACTS | {"misclassified.png"},
 }
 
 
@@ -41,6 +51,16 @@ def project(tmp_path, monkeypatch):
     (tmp_path / "conf/test/mlflow.yml").write_text(
         f"server:\n  mlflow_tracking_uri: sqlite:///{tmp_path / 'mlflow.db'}\n"
     )
+    # The canonical MNIST files, as a user would have them after the first
+    # download; without them the digits run uses the offline subset. Never the
+    # network.
+    mnist = shared_data_dir() / "mnist"
+    if mnist.is_dir():
+        shutil.copytree(mnist, tmp_path / "data/01_raw/mnist")
+    else:
+        (tmp_path / "conf/test/parameters_offline.yml").write_text(
+            "digits:\n  data:\n    source: subset\n"
+        )
     monkeypatch.chdir(tmp_path)
     bootstrap_project(tmp_path)
     yield tmp_path
@@ -55,36 +75,41 @@ def _client(project):
     return MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
 
 
-def test_kedro_run_records_each_variant_as_its_own_mlflow_run(project):
+def test_default_run_records_all_six_variants_as_mlflow_runs(project):
     with KedroSession.create(project_path=project, env="test") as session:
-        session.run(pipeline_names=["simple2d"])
+        session.run()  # the default pipeline: simple2d and digits
 
     client = _client(project)
     experiment = client.get_experiment_by_name("pytorch-intro")
     runs = client.search_runs([experiment.experiment_id])
     by_name = {run.info.run_name: run for run in runs}
-    assert set(by_name) == {"simple2d"} | {f"simple2d.{v}" for v in VARIANTS}
-    parent = by_name["simple2d"]
+    variants = {f"simple2d.{v}": n for v, n in SIMPLE2D.items()} | {
+        f"digits.{v}": n for v, n in DIGITS.items()
+    }
+    assert set(by_name) == {"__default__"} | set(variants)
+    parent = by_name["__default__"]
     assert parent.info.status == "FINISHED"
 
-    for variant, n_params in VARIANTS.items():
-        run = by_name[f"simple2d.{variant}"]
+    for name, n_params in variants.items():
+        problem, variant = name.split(".")
+        run = by_name[name]
         assert run.info.status == "FINISHED"
         assert run.data.tags["mlflow.parentRunId"] == parent.info.run_id
-        assert run.data.tags["pipeline"] == "simple2d"
+        assert run.data.tags["pipeline"] == problem
         assert run.data.tags["variant"] == variant
+        assert run.data.tags["data_source"] == run.data.params["data_source"]
         params = run.data.params
         assert params["n_params"] == str(n_params)
-        assert (
-            params["epochs"],
-            params["batch_size"],
-            params["lr"],
-            params["seed"],
-        ) == ("3", "16", "0.02", "0")
+        expected = (
+            ("3", "16", "0.02") if problem == "simple2d" else ("2", "32", "0.003")
+        )
+        assert (params["epochs"], params["batch_size"], params["lr"]) == expected
+        assert params["seed"] == "0"
         assert '"name":' in params["architecture"]
+        epochs = int(params["epochs"])
         for key in ("train_loss", "val_loss", "val_accuracy", "train_seconds"):
             history = client.get_metric_history(run.info.run_id, key)
-            assert sorted(m.step for m in history) == [1, 2, 3], key
+            assert sorted(m.step for m in history) == list(range(1, epochs + 1)), key
         assert all(
             0 <= m.value <= 1
             for m in client.get_metric_history(run.info.run_id, "val_accuracy")
@@ -94,15 +119,36 @@ def test_kedro_run_records_each_variant_as_its_own_mlflow_run(project):
             for m in client.get_metric_history(run.info.run_id, "train_seconds")
         )
         artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
-        assert artifacts == ARTIFACTS
-        model_file = client.download_artifacts(
-            run.info.run_id, "model.pt", str(project / "dl")
-        )
+        assert artifacts == ARTIFACTS[problem], name
+        folder = project / "dl" / name
+        folder.mkdir(parents=True)
+        model_file = client.download_artifacts(run.info.run_id, "model.pt", str(folder))
         model_from_checkpoint(load_checkpoint(model_file))
+        table = pd.read_csv(
+            client.download_artifacts(
+                run.info.run_id, "parameter_counts.csv", str(folder)
+            )
+        )
+        assert table["params"].sum() == n_params
 
+    for variant in DIGITS:
+        run = by_name[f"digits.{variant}"]
+        confusion = pd.read_csv(
+            client.download_artifacts(
+                run.info.run_id,
+                "confusion_matrix.csv",
+                str(project / "dl" / run.info.run_name),
+            )
+        )
+        matrix = confusion.drop(columns="true_class").to_numpy()
+        assert matrix.shape == (10, 10) and matrix.sum() == 500  # max_test in conf/test
+        assert run.data.metrics["val_accuracy"] == np.trace(matrix) / 500
+        assert " predicted as " in run.data.params["top_confusions"]
+        assert run.data.metrics["val_accuracy"] > 0.5
     assert by_name["simple2d.mlp"].data.metrics["val_accuracy"] > 0.9
     # versioned outputs in the project's data folder
     assert len(list((project / "data/06_models/simple2d/mlp/model.pt").iterdir())) == 1
+    assert len(list((project / "data/06_models/digits/cnn/model.pt").iterdir())) == 1
     assert (project / "data/01_raw/simple2d/generated/train.npz").is_file()
 
 
@@ -135,5 +181,14 @@ def test_kedro_viz_build_works_offline_with_a_group_per_variant(project):
     )
     graph = json.loads((project / "build/api/main").read_text())
     groups = {n["id"] for n in graph["nodes"] if n["type"] == "modularPipeline"}
-    assert {f"simple2d.{variant}" for variant in VARIANTS} <= groups
-    assert {"raw", "models", "model_output", "reporting"} <= set(graph["layers"])
+    assert {f"simple2d.{v}" for v in SIMPLE2D} | {
+        f"digits.{v}" for v in DIGITS
+    } <= groups
+    assert {
+        "raw",
+        "intermediate",
+        "model_input",
+        "models",
+        "model_output",
+        "reporting",
+    } <= set(graph["layers"])

