@@ -8,6 +8,7 @@ import pickle
 import random
 import socket
 import threading
+import urllib.error
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -289,3 +290,17 @@ def test_sha256_of_matches_hashlib(tmp_path):
     expected = hashlib.sha256(data).hexdigest()
     assert sha256_of(path) == expected
     assert sha256_of(str(path), chunk_size=333) == expected  # many partial chunks
+
+
+def test_a_host_that_does_not_resolve_is_not_retried(tmp_path, monkeypatch):
+    calls = []
+
+    def no_dns(request, timeout):
+        calls.append(request.full_url)
+        raise urllib.error.URLError(socket.gaierror(-2, "Name or service not known"))
+
+    monkeypatch.setattr(download.urllib.request, "urlopen", no_dns)
+    with pytest.raises(DownloadError, match="Name or service not known"):
+        _fetch(["http://mirror.invalid/f"], tmp_path / "f", retries=3)
+    assert calls == ["http://mirror.invalid/f"]  # one attempt, no retries
+    assert not (tmp_path / "f").exists()

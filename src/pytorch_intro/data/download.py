@@ -15,6 +15,7 @@ import http.client
 import logging
 import os
 import re
+import socket
 import sys
 import time
 import urllib.error
@@ -242,7 +243,11 @@ def _stream(
     except urllib.error.URLError as error:
         # A reason that is an OSError is a network problem (refused, DNS, timeout);
         # a string reason is a bad URL (unknown scheme...), which retrying won't fix.
-        transient = isinstance(error.reason, OSError)
+        # A host name that does not resolve (no network, no DNS) will not resolve
+        # a second later either: go straight to the next mirror.
+        transient = isinstance(error.reason, OSError) and not isinstance(
+            error.reason, socket.gaierror
+        )
         raise _AttemptFailed(_describe(error.reason), transient=transient) from error
     except (ValueError, http.client.InvalidURL) as error:
         raise _AttemptFailed(f"invalid URL: {error}", transient=False) from error

@@ -91,7 +91,9 @@ class MNISTDataset(AbstractDataset[None, "Splits | Callable[[], Splits]"]):
             for split, parts in CANONICAL.items()
         }
         return {
-            split: read_split(paths["images"], paths["labels"], "MNIST")
+            split: read_split(
+                paths["images"], paths["labels"], "MNIST (canonical files)"
+            )
             for split, paths in files.items()
         }
 
