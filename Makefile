@@ -1,4 +1,4 @@
-# One command each, from a fresh clone (needs only Python 3.10+ and pip):
+# One command each, from a fresh clone (needs only Python 3.11+ and pip):
 #   make run    install everything pinned into .venv, then `kedro run`
 #   make test   install everything pinned into .venv, then run the tests
 PYTHON ?= python3

@@ -12,13 +12,13 @@ from mlflow.tracking import MlflowClient
 from pytorch_intro.hooks import VariantRunsHook
 
 TRACKED = {
-    "summary": {"params": True},
+    "summary": {"params": True, "tags": ["data_source"]},
     "history": {"metrics": True},
 }
 
 
 def _summary(x: int) -> dict:
-    return {"n_params": x, "lr": 0.1}
+    return {"n_params": x, "lr": 0.1, "data_source": "MNIST subset"}
 
 
 def _history(summary: dict) -> pd.DataFrame:
@@ -83,6 +83,11 @@ def test_completed_variants_finish_and_the_failing_one_is_marked_failed(tracking
     good = runs["toy.good"]
     assert good.data.tags["mlflow.parentRunId"] == parent.info.run_id
     assert (good.data.tags["pipeline"], good.data.tags["variant"]) == ("toy", "good")
-    assert good.data.params == {"n_params": "7", "lr": "0.1"}
+    assert good.data.params == {
+        "n_params": "7",
+        "lr": "0.1",
+        "data_source": "MNIST subset",
+    }
+    assert good.data.tags["data_source"] == "MNIST subset"  # to filter runs by
     history = client.get_metric_history(good.info.run_id, "val_accuracy")
     assert [(m.step, m.value) for m in history] == [(1, 0.5), (2, 0.75)]
