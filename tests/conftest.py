@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 from kedro.config import OmegaConfigLoader
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
+from kedro.validation.parameter_validator import ParameterValidator
 
 from pytorch_intro.settings import CONFIG_LOADER_ARGS
 
@@ -54,6 +56,22 @@ def parameter_feed(params: dict, prefix: str = "params:") -> dict:
         if isinstance(value, dict):
             feed |= parameter_feed(value, f"{prefix}{key}.")
     return feed
+
+
+def assert_rejected_before_running(
+    pipelines: dict, params: dict, key: str, value, message: str
+) -> None:
+    """Set the dotted parameter ``key`` to ``value``; Kedro's validator must refuse
+    the parameters before any node runs, naming the parameter block and ``message``.
+    """
+    params = copy.deepcopy(params)
+    *parents, leaf = key.split(".")
+    block = params
+    for parent in parents:
+        block = block[parent]
+    block[leaf] = value
+    with pytest.raises(Exception, match=rf"Parameter '{'.'.join(parents)}'.*{message}"):
+        ParameterValidator(pipelines).validate_raw_params(params)
 
 
 class _KeptDataset(MemoryDataset):

@@ -3,11 +3,15 @@
 import copy
 
 import pytest
-from kedro.validation.parameter_validator import ParameterValidator
 from matplotlib.figure import Figure
 
 from pytorch_intro.pipelines.simple2d import VARIANTS, create_pipeline
-from tests.conftest import load_parameters, parameter_feed, run_in_memory
+from tests.conftest import (
+    assert_rejected_before_running,
+    load_parameters,
+    parameter_feed,
+    run_in_memory,
+)
 
 
 @pytest.fixture(scope="module")
@@ -129,13 +133,5 @@ def test_the_assignment_source_reads_files_and_generates_nothing():
 def test_kedro_validates_parameters_before_running_naming_the_key(
     params, key, value, message
 ):
-    params = copy.deepcopy(params)
-    *parents, leaf = key.split(".")
-    block = params["simple2d"]
-    for parent in parents:
-        block = block[parent]
-    block[leaf] = value
-    validator = ParameterValidator({"simple2d": create_pipeline()})
-    block_key = "simple2d." + ".".join(parents)
-    with pytest.raises(Exception, match=rf"Parameter '{block_key}'.*{message}"):
-        validator.validate_raw_params(params)
+    pipelines = {"simple2d": create_pipeline()}
+    assert_rejected_before_running(pipelines, params, f"simple2d.{key}", value, message)
