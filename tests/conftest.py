@@ -58,6 +58,18 @@ def parameter_feed(params: dict, prefix: str = "params:") -> dict:
     return feed
 
 
+def steps_by_variant(pipeline, problem: str, variants) -> dict[str, list[str]]:
+    """Each variant's node names without the namespace, sorted."""
+    return {
+        variant: sorted(
+            n.name.rsplit(".", 1)[1]
+            for n in pipeline.nodes
+            if n.namespace == f"{problem}.{variant}"
+        )
+        for variant in variants
+    }
+
+
 def assert_rejected_before_running(
     pipelines: dict, params: dict, key: str, value, message: str
 ) -> None:

@@ -12,6 +12,7 @@ from tests.conftest import (
     load_parameters,
     parameter_feed,
     run_in_memory,
+    steps_by_variant,
 )
 
 N_PARAMS = {"linear": 7850, "mlp": 25450, "cnn": 6218}
@@ -61,14 +62,7 @@ def test_three_variants_train_evaluate_and_report(outputs, params):
 
 def test_each_variant_is_the_shared_template_plus_the_misclassified_grid():
     pipeline = create_pipeline()
-    steps = {
-        variant: sorted(
-            n.name.rsplit(".", 1)[1]
-            for n in pipeline.nodes
-            if n.namespace == f"digits.{variant}"
-        )
-        for variant in VARIANTS
-    }
+    steps = steps_by_variant(pipeline, "digits", VARIANTS)
     assert steps["linear"] == steps["mlp"] == steps["cnn"]
     assert "plot_misclassified_digits" in steps["cnn"]
     assert "train_model" in steps["cnn"]

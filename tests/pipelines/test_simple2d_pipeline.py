@@ -11,6 +11,7 @@ from tests.conftest import (
     load_parameters,
     parameter_feed,
     run_in_memory,
+    steps_by_variant,
 )
 
 
@@ -58,14 +59,7 @@ def test_polar_transform_is_its_own_step_feeding_only_the_polar_variant():
 
 def test_each_variant_is_a_namespace_of_the_same_template():
     pipeline = create_pipeline()
-    steps = {
-        variant: sorted(
-            n.name.rsplit(".", 1)[1]
-            for n in pipeline.nodes
-            if n.namespace == f"simple2d.{variant}"
-        )
-        for variant in VARIANTS
-    }
+    steps = steps_by_variant(pipeline, "simple2d", VARIANTS)
     assert (
         steps["linear"]
         == steps["mlp"]
