@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import io
 import os
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
+import mlflow
 import pytest
 from kedro.config import OmegaConfigLoader
+from kedro.framework.session import KedroSession
+from kedro.framework.startup import bootstrap_project
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 from kedro.validation.parameter_validator import ParameterValidator
+from matplotlib.figure import Figure
 
 from pytorch_intro.settings import CONFIG_LOADER_ARGS
 
@@ -35,6 +43,61 @@ def assignment_files() -> tuple[Path, Path]:
     if not (train.is_file() and valid.is_file()):
         pytest.skip(f"the assignment's point sets are not in {folder}")
     return train, valid
+
+
+def make_project(folder: Path) -> Path:
+    """A project folder for a Kedro session: conf/ (with the test environment's
+    MLflow store in ``folder``), pyproject.toml and the canonical MNIST files
+    when available (else the digits run uses the offline subset). The package
+    itself is installed. Never the network.
+    """
+    shutil.copytree(PROJECT_ROOT / "conf", folder / "conf")
+    shutil.copy(PROJECT_ROOT / "pyproject.toml", folder / "pyproject.toml")
+    (folder / "src").mkdir()
+    # an absolute URI: MLflow caches stores by URI
+    (folder / "conf/test/mlflow.yml").write_text(
+        f"server:\n  mlflow_tracking_uri: sqlite:///{folder / 'mlflow.db'}\n"
+    )
+    mnist = shared_data_dir() / "mnist"
+    if mnist.is_dir():
+        shutil.copytree(mnist, folder / "data/01_raw/mnist")
+    else:
+        (folder / "conf/test/parameters_offline.yml").write_text(
+            "digits:\n  data:\n    source: subset\n"
+        )
+    return folder
+
+
+@contextlib.contextmanager
+def kedro_project(folder: Path) -> Iterator[Path]:
+    """Work inside the project ``folder``; afterwards restore the working
+    directory and MLflow's process-wide state.
+
+    kedro-mlflow re-enters its run at every node and leaves it on MLflow's
+    process-wide stack; a CLI run exits, a test process must clean up.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(folder)
+        bootstrap_project(folder)
+        try:
+            yield folder
+        finally:
+            while mlflow.active_run():
+                mlflow.end_run()
+            mlflow.set_tracking_uri(None)
+
+
+@pytest.fixture(scope="session")
+def finished_project(tmp_path_factory) -> Path:
+    """A project after one default ``kedro run`` in the test environment
+    (all six variants and the report), shared by the tests that inspect it."""
+    folder = make_project(tmp_path_factory.mktemp("finished_project"))
+    with (
+        kedro_project(folder),
+        KedroSession.create(project_path=folder, env="test") as session,
+    ):
+        session.run()
+    return folder
 
 
 def load_parameters(env: str = "test") -> dict:
@@ -86,19 +149,42 @@ def assert_rejected_before_running(
         ParameterValidator(pipelines).validate_raw_params(params)
 
 
+# What RunIdentityDataset gives a run, for pipelines run in memory.
+RUN_IDENTITY = {
+    "token": "in-memory",
+    "date": "2026-01-01 00:00:00 UTC",
+    "git_commit": None,
+    "mlflow_run_id": None,
+    "mlflow_experiment_id": None,
+}
+
+
 class _KeptDataset(MemoryDataset):
-    """A memory dataset the runner cannot release, so tests can read it afterwards."""
+    """A memory dataset the runner cannot release, so tests can read it afterwards.
+
+    Like the project's FigureDataset, a saved figure loads as its PNG bytes.
+    """
+
+    def save(self, data) -> None:
+        self.saved = data
+        if isinstance(data, Figure):
+            buffer = io.BytesIO()
+            data.savefig(buffer, format="png", dpi=40)
+            data = buffer.getvalue()
+        super().save(data)
 
     def _release(self) -> None:
         pass
 
 
 def run_in_memory(pipeline, inputs: dict) -> dict:
-    """Run ``pipeline`` on an in-memory catalog; return every output's data."""
+    """Run ``pipeline`` on an in-memory catalog; return every output as saved."""
+    inputs = {"run_identity": RUN_IDENTITY} | inputs
     catalog = DataCatalog()
     for name in pipeline.inputs():
         catalog[name] = inputs[name]
-    for name in pipeline.all_outputs():
-        catalog[name] = _KeptDataset()
+    kept = {name: _KeptDataset() for name in pipeline.all_outputs()}
+    for name, dataset in kept.items():
+        catalog[name] = dataset
     SequentialRunner().run(pipeline, catalog)
-    return {name: catalog.load(name) for name in pipeline.all_outputs()}
+    return {name: dataset.saved for name, dataset in kept.items()}

@@ -1,8 +1,19 @@
+import re
+import shutil
+import subprocess
+
 import numpy as np
 import pytest
 from kedro.io import DatasetError, Version
+from matplotlib.figure import Figure
 
-from pytorch_intro.datasets import PointSetDataset, TorchModelDataset
+from pytorch_intro.datasets import (
+    FigureDataset,
+    PointSetDataset,
+    ResultsDataset,
+    RunIdentityDataset,
+    TorchModelDataset,
+)
 from pytorch_intro.models import ModelConfig, build_model, make_checkpoint
 
 POINTS = {
@@ -62,3 +73,71 @@ def test_model_dataset_versions_never_overwrite(tmp_path):
     latest = TorchModelDataset(filepath, version=Version(None, None)).load()
     assert latest["architecture"]["name"] == "linear"
     assert not list(tmp_path.rglob("*.tmp"))
+
+
+def _figure() -> Figure:
+    fig = Figure(figsize=(2, 2))
+    fig.add_subplot().plot([0, 1], [1, 0])
+    return fig
+
+
+def test_figure_dataset_saves_png_versions_and_loads_their_bytes(tmp_path):
+    filepath = str(tmp_path / "curves.png")
+    for version in ("2026-01-01T00.00.00.000Z", "2026-01-02T00.00.00.000Z"):
+        FigureDataset(filepath=filepath, version=Version(None, version)).save(_figure())
+    assert len(list((tmp_path / "curves.png").iterdir())) == 2
+    data = FigureDataset(filepath=filepath, version=Version(None, None)).load()
+    assert data.startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_results_dataset_is_none_until_saved_and_then_round_trips(tmp_path):
+    filepath = str(tmp_path / "results.json")
+    assert ResultsDataset(filepath=filepath, version=Version(None, None)).load() is None
+    results = {"problem": "digits", "variants": {"cnn": {"accuracy": 0.985}}}
+    ResultsDataset(filepath=filepath, version=Version(None, None)).save(results)
+    assert (
+        ResultsDataset(filepath=filepath, version=Version(None, None)).load() == results
+    )
+
+
+def test_results_dataset_still_refuses_a_broken_file(tmp_path):
+    broken = tmp_path / "results.json" / "2026-01-01T00.00.00.000Z" / "results.json"
+    broken.parent.mkdir(parents=True)
+    broken.write_text("{not json")
+    dataset = ResultsDataset(
+        filepath=str(tmp_path / "results.json"), version=Version(None, None)
+    )
+    with pytest.raises(DatasetError, match="results.json"):
+        dataset.load()
+
+
+def test_run_identity_is_fixed_for_a_session_and_read_only(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # not a git checkout
+    dataset = RunIdentityDataset()
+    first = dataset.load()
+    assert dataset.load() == first
+    assert RunIdentityDataset().load()["token"] != first["token"]
+    assert first["git_commit"] is None
+    assert first["mlflow_run_id"] is None  # no active MLflow run
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", first["date"])
+    with pytest.raises(DatasetError, match="read-only"):
+        dataset.save({"token": "forged"})
+
+
+def test_run_identity_names_the_checked_out_commit(tmp_path, monkeypatch):
+    git = shutil.which("git")
+    if git is None:
+        pytest.skip("git is not installed")
+    monkeypatch.chdir(tmp_path)
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "HOME": str(tmp_path)}
+    env |= {"GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+    for args in (["init", "-q"], ["commit", "-q", "--allow-empty", "-m", "x"]):
+        subprocess.run([git, *args], check=True, env=env)
+    head = subprocess.run(
+        [git, "rev-parse", "--short=12", "HEAD"],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+    ).stdout.strip()
+    assert RunIdentityDataset().load()["git_commit"] == head

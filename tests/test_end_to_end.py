@@ -1,27 +1,25 @@
 """`kedro run` through a real Kedro session, MLflow pointed at a temporary store.
 
-The project's conf/ is copied into a temporary project folder, so data, models
-and the SQLite MLflow store (an absolute URI: MLflow caches stores by URI) all
-land there.
+The project's conf/ is copied into a temporary project folder (tests/conftest.py:
+``make_project``), so data, models, the report and the SQLite MLflow store all
+land there. One default run (``finished_project``) is shared by the tests that
+only inspect its results.
 """
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import mlflow
 import numpy as np
 import pandas as pd
 import pytest
 from kedro.framework.session import KedroSession
-from kedro.framework.startup import bootstrap_project
 from mlflow.tracking import MlflowClient
 
 from pytorch_intro.models import load_checkpoint, model_from_checkpoint
-from tests.conftest import PROJECT_ROOT, shared_data_dir
+from tests.conftest import kedro_project, make_project
 
 pytestmark = pytest.mark.e2e
 
@@ -44,41 +42,18 @@ ARTIFACTS = {
 
 
 @pytest.fixture
-def project(tmp_path, monkeypatch):
-    shutil.copytree(PROJECT_ROOT / "conf", tmp_path / "conf")
-    shutil.copy(PROJECT_ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
-    (tmp_path / "src").mkdir()  # the package itself is installed
-    (tmp_path / "conf/test/mlflow.yml").write_text(
-        f"server:\n  mlflow_tracking_uri: sqlite:///{tmp_path / 'mlflow.db'}\n"
-    )
-    # The canonical MNIST files, as a user would have them after the first
-    # download; without them the digits run uses the offline subset. Never the
-    # network.
-    mnist = shared_data_dir() / "mnist"
-    if mnist.is_dir():
-        shutil.copytree(mnist, tmp_path / "data/01_raw/mnist")
-    else:
-        (tmp_path / "conf/test/parameters_offline.yml").write_text(
-            "digits:\n  data:\n    source: subset\n"
-        )
-    monkeypatch.chdir(tmp_path)
-    bootstrap_project(tmp_path)
-    yield tmp_path
-    # kedro-mlflow re-enters its run at every node and leaves it on MLflow's
-    # process-wide stack; a CLI run exits, a test process must clean up.
-    while mlflow.active_run():
-        mlflow.end_run()
-    mlflow.set_tracking_uri(None)
+def project(tmp_path):
+    """A fresh project folder, for a test that runs its own session."""
+    with kedro_project(make_project(tmp_path)) as folder:
+        yield folder
 
 
 def _client(project):
     return MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
 
 
-def test_default_run_records_all_six_variants_as_mlflow_runs(project):
-    with KedroSession.create(project_path=project, env="test") as session:
-        session.run()  # the default pipeline: simple2d and digits
-
+def test_default_run_records_all_six_variants_as_mlflow_runs(finished_project):
+    project = finished_project  # after the default pipeline: simple2d, digits, report
     client = _client(project)
     experiment = client.get_experiment_by_name("pytorch-intro")
     runs = client.search_runs([experiment.experiment_id])
@@ -152,6 +127,69 @@ def test_default_run_records_all_six_variants_as_mlflow_runs(project):
     assert (project / "data/01_raw/simple2d/generated/train.npz").is_file()
 
 
+def _latest(project: Path, name: str) -> Path:
+    """The latest version of a versioned file under data/08_reporting/."""
+    versions = sorted((project / "data/08_reporting" / name).iterdir())
+    return versions[-1] / name
+
+
+def test_default_run_writes_the_report_and_logs_it_to_the_parent_run(
+    finished_project,
+):
+    project = finished_project
+    client = _client(project)
+    experiment = client.get_experiment_by_name("pytorch-intro")
+    [parent] = client.search_runs(
+        [experiment.experiment_id], "attributes.run_name = '__default__'"
+    )
+    artifacts = {a.path for a in client.list_artifacts(parent.info.run_id)}
+    assert {"report.md", "report.html", "accuracy_overview.png"} <= artifacts
+
+    markdown = _latest(project, "report.md").read_text(encoding="utf-8")
+    html = _latest(project, "report.html").read_text(encoding="utf-8")
+    head = markdown.split("## Overview")[0]
+    assert f"**MLflow run:** `{parent.info.run_id}`" in head
+    assert head.count("results from this run") == 2
+    assert "not run yet" not in markdown
+    for heading in (
+        "## 2D classifier: disc against ring",
+        "### Decision boundaries",
+        "## Digit classifier: MNIST",
+        "### CNN (3 conv layers, 8-16-32 channels)",
+    ):
+        assert heading in markdown
+    # the numbers are this run's: the CNN's accuracy as MLflow recorded it
+    [cnn] = client.search_runs(
+        [experiment.experiment_id], "attributes.run_name = 'digits.cnn'"
+    )
+    accuracy = cnn.data.metrics["val_accuracy"]
+    assert f"final validation accuracy **{100 * accuracy:.2f}%**" in markdown
+    # self-contained HTML: every figure embedded
+    assert html.count('<img src="data:image/png;base64,') == markdown.count("][figure-")
+    assert 'src="http' not in html
+    # the per-pipeline results the report was built from are versioned too
+    results = json.loads(_latest(project, "digits_results.json").read_text())
+    assert results["identity"]["mlflow_run_id"] == parent.info.run_id
+
+
+def test_a_report_of_what_exists_when_only_one_pipeline_ran(project):
+    with KedroSession.create(project_path=project, env="test") as session:
+        session.run(pipeline_names=["reporting"])  # nothing has run yet
+    first = _latest(project, "report.md").read_text(encoding="utf-8")
+    assert "**2D classifier:** not run yet" in first
+    assert "**Digit classifier:** not run yet" in first
+    assert first.count("> **Note:**") == 2
+
+    with KedroSession.create(project_path=project, env="test") as session:
+        session.run(pipeline_names=["simple2d"])  # the 2D pipeline ends with the report
+    second = _latest(project, "report.md").read_text(encoding="utf-8")
+    assert "## 2D classifier: disc against ring" in second
+    assert "**Digit classifier:** not run yet" in second
+    assert "Run `kedro run --pipelines=digits`" in second
+    # versioned: the first report is still there
+    assert len(list((project / "data/08_reporting/report.md").iterdir())) == 2
+
+
 def test_a_bad_parameter_stops_the_run_before_any_training(project):
     with (
         KedroSession.create(
@@ -168,7 +206,8 @@ def test_a_bad_parameter_stops_the_run_before_any_training(project):
     assert not (project / "data/01_raw/simple2d").exists()
 
 
-def test_kedro_viz_build_works_offline_with_a_group_per_variant(project):
+def test_kedro_viz_build_works_offline_with_a_group_per_variant(finished_project):
+    project = finished_project
     kedro = Path(sys.executable).with_name("kedro")
     env = os.environ | {"DO_NOT_TRACK": "true", "KEDRO_DISABLE_TELEMETRY": "true"}
     subprocess.run(

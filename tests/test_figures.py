@@ -2,7 +2,12 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from pytorch_intro.reporting import plot_confusion_matrix, plot_misclassified
+from pytorch_intro.reporting import (
+    plot_accuracy_overview,
+    plot_confusion_matrix,
+    plot_misclassified,
+    plot_point_sets,
+)
 
 
 def cell_texts(fig: Figure) -> list[str]:
@@ -112,3 +117,32 @@ def test_misclassified_with_no_images_says_so(tmp_path):
 def test_misclassified_rejects_mismatched_lengths():
     with pytest.raises(ValueError, match="2 images but 3 labels"):
         plot_misclassified(np.zeros((2, 28, 28)), [0, 1, 2], [1, 0], [0.5, 0.5], "x")
+
+
+def test_accuracy_overview_has_one_panel_per_problem_and_a_line_per_variant():
+    fig = plot_accuracy_overview(
+        {
+            "2D classifier": {"linear": [0.5, 0.49], "mlp": [0.95, 0.99]},
+            "Digit classifier": {"cnn": [0.97, 0.98, 0.985]},
+        }
+    )
+    two_d, digits = fig.axes
+    assert [line.get_label() for line in two_d.lines] == ["linear", "mlp"]
+    assert list(digits.lines[0].get_xdata()) == [1, 2, 3]
+    assert list(digits.lines[0].get_ydata()) == pytest.approx([97.0, 98.0, 98.5])
+
+
+def test_accuracy_overview_of_a_problem_without_results_says_so():
+    fig = plot_accuracy_overview({"2D classifier": {}})
+    assert [t.get_text() for t in fig.axes[0].texts] == ["no results"]
+
+
+def test_point_sets_figure_draws_the_threshold_in_both_planes(tmp_path):
+    xy = np.array([[1.0, 0.0], [0.0, 8.0]])
+    polar = np.array([[1.0, 0.0], [8.0, np.pi / 2]])
+    fig = plot_point_sets(xy, polar, np.array([0, 1]), radius_threshold=4.5)
+    xy_ax, polar_ax = fig.axes
+    circle = xy_ax.lines[0]
+    assert np.hypot(circle.get_xdata(), circle.get_ydata()) == pytest.approx(4.5)
+    assert list(polar_ax.lines[0].get_ydata()) == [4.5, 4.5]
+    fig.savefig(tmp_path / "points.png")

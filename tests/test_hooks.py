@@ -7,6 +7,7 @@ from kedro.framework.hooks.manager import _create_hook_manager
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.pipeline import Node, Pipeline
 from kedro.runner import SequentialRunner
+from kedro_datasets.text import TextDataset
 from mlflow.tracking import MlflowClient
 
 from pytorch_intro.hooks import VariantRunsHook
@@ -91,3 +92,34 @@ def test_completed_variants_finish_and_the_failing_one_is_marked_failed(tracking
     assert good.data.tags["data_source"] == "MNIST subset"  # to filter runs by
     history = client.get_metric_history(good.info.run_id, "val_accuracy")
     assert [(m.step, m.value) for m in history] == [(1, 0.5), (2, 0.75)]
+
+
+def test_a_dataset_marked_for_the_parent_run_goes_there_not_to_a_child(
+    tracking, tmp_path
+):
+    client, experiment_id = tracking
+    pipeline = Pipeline(
+        [Node(lambda: "# report\n", None, "report", name="write_report")],
+        namespace="reporting",
+    )
+    catalog = DataCatalog(
+        {
+            "reporting.report": TextDataset(
+                filepath=str(tmp_path / "report.md"),
+                metadata={"mlflow": {"artifact": True, "run": "parent"}},
+            )
+        }
+    )
+    hook = VariantRunsHook()
+    manager = _create_hook_manager()
+    manager.register(hook)
+
+    with mlflow.start_run(run_name="parent") as parent:
+        hook.before_pipeline_run({"pipeline_name": "toy"}, pipeline, catalog)
+        SequentialRunner().run(pipeline, catalog, hook_manager=manager)
+        hook.after_pipeline_run()
+
+    runs = client.search_runs([experiment_id])
+    assert [run.info.run_name for run in runs] == ["parent"]  # no child run
+    artifacts = [a.path for a in client.list_artifacts(parent.info.run_id)]
+    assert artifacts == ["report.md"]

@@ -4,6 +4,7 @@ import pytest
 from pytorch_intro.data.points import (
     PointSetError,
     PointSetGeneratorConfig,
+    best_threshold,
     generate_point_sets,
     make_grid,
     to_polar,
@@ -128,3 +129,25 @@ def test_validation_accepts_the_assignment_layout():
         points["samples"].dtype == np.float64
         and points["annotations"].dtype == np.int32
     )
+
+
+@pytest.mark.parametrize(
+    ("values", "labels", "threshold", "accuracy"),
+    [
+        ([1.0, 2.0, 3.0, 4.0], [0, 0, 1, 1], 2.5, 1.0),
+        ([1.0, 2.0, 3.0, 4.0], [1, 1, 0, 0], 2.5, 1.0),  # either direction
+        ([4.0, 1.0, 3.0, 2.0], [1, 0, 1, 0], 2.5, 1.0),  # order does not matter
+        ([1.0, 2.0, 3.0, 4.0], [0, 1, 0, 1], 1.5, 0.75),  # overlap
+        ([5.0, 6.0], [1, 1], 4.5, 1.0),  # one class: cut below everything
+    ],
+)
+def test_best_threshold(values, labels, threshold, accuracy):
+    assert best_threshold(np.array(values), np.array(labels)) == (threshold, accuracy)
+
+
+def test_best_threshold_separates_the_generated_disc_and_ring():
+    _, valid = generate_point_sets(PointSetGeneratorConfig(seed=0))
+    radius = to_polar(valid)["samples"][:, 0]
+    threshold, accuracy = best_threshold(radius, valid["annotations"])
+    assert accuracy >= 0.99
+    assert 5.0 < threshold < 10.0  # between the disc and the ring

@@ -11,7 +11,8 @@ for every namespace whose datasets declare tracking in the catalog, e.g.::
 ``metrics``: a per-epoch table (an ``epoch`` column) logged with step = epoch;
 ``params``: a flat dict logged as parameters; ``tags``: keys of that dict also
 set as run tags (e.g. ``data_source``, to filter runs); ``artifact``: the file
-the catalog just saved. Node code never calls MLflow.
+the catalog just saved; ``run: parent`` records the dataset in the parent run
+(the report) instead of a child run. Node code never calls MLflow.
 """
 
 from __future__ import annotations
@@ -81,14 +82,14 @@ class VariantRunsHook:
 
     @hook_impl
     def after_dataset_saved(self, dataset_name: str, data: Any, node: Node) -> None:
-        if node.namespace is None or self._catalog is None:
+        if self._catalog is None:
             return
         dataset = self._catalog.get(dataset_name)
         spec = ((getattr(dataset, "metadata", None) or {}).get("mlflow")) or {}
         if not spec:
             return
         started = time.perf_counter()
-        run_id = self._run_for(node.namespace)
+        run_id = self._target_run(spec, node)
         if run_id is None:
             return
         client = self._get_client()
@@ -105,7 +106,8 @@ class VariantRunsHook:
                 logger.warning("Cannot log %s to MLflow: no saved file", dataset_name)
             else:
                 client.log_artifact(run_id, str(path))
-        self._seconds[node.namespace] += time.perf_counter() - started
+        if run_id in self._runs.values():
+            self._seconds[node.namespace] += time.perf_counter() - started
 
     @hook_impl
     def before_node_run(self) -> None:
@@ -143,6 +145,13 @@ class VariantRunsHook:
                 status,
                 seconds,
             )
+
+    def _target_run(self, spec: dict[str, Any], node: Node) -> str | None:
+        """The run a tracked dataset goes to: the parent or the variant's child."""
+        if spec.get("run") == "parent":
+            parent = mlflow.active_run()
+            return parent.info.run_id if parent else None
+        return self._run_for(node.namespace) if node.namespace else None
 
     def _get_client(self) -> MlflowClient:
         if self._client is None:

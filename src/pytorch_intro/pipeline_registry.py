@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kedro.pipeline import Pipeline
 
-from pytorch_intro.pipelines import digits, simple2d
+from pytorch_intro.pipelines import digits, reporting, simple2d
 
 
 def register_pipelines() -> dict[str, Pipeline]:
@@ -14,13 +14,20 @@ def register_pipelines() -> dict[str, Pipeline]:
     - ``simple2d_assignment``: the same on the assignment's own ``train.npz`` and
       ``valid.npz``, placed in ``data/01_raw/simple2d/``.
     - ``digits``: linear, MLP and CNN on MNIST.
-    - ``__default__``: ``simple2d`` and ``digits``, all six variants.
+    - ``reporting``: the report, from the latest saved results of each pipeline.
+    - ``__default__``: ``simple2d``, ``digits`` and the report.
+
+    Each training pipeline ends with the report too, so running one of them
+    alone still writes a report: its own section from this run, the other's
+    from the latest earlier run (or marked missing).
     """
-    simple2d_generated = simple2d.create_pipeline(source="generated")
-    digits_pipeline = digits.create_pipeline()
+    report = reporting.create_pipeline()
+    simple2d_generated = simple2d.create_pipeline(source="generated") + report
+    digits_pipeline = digits.create_pipeline() + report
     return {
         "__default__": simple2d_generated + digits_pipeline,
         "simple2d": simple2d_generated,
-        "simple2d_assignment": simple2d.create_pipeline(source="assignment"),
+        "simple2d_assignment": simple2d.create_pipeline(source="assignment") + report,
         "digits": digits_pipeline,
+        "reporting": report,
     }

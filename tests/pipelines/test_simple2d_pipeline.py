@@ -41,7 +41,7 @@ def test_three_variants_train_and_report(params):
     assert outputs["simple2d.linear.metrics"]["val_accuracy"] < 0.8
 
 
-def test_polar_transform_is_its_own_step_feeding_only_the_polar_variant():
+def test_polar_transform_is_its_own_step_feeding_only_the_polar_variant_and_report():
     pipeline = create_pipeline()
     [polar_node] = [
         n for n in pipeline.nodes if n.name == "simple2d.compute_polar_features"
@@ -54,6 +54,7 @@ def test_polar_transform_is_its_own_step_feeding_only_the_polar_variant():
         "simple2d.polar_linear.evaluate_model",
         "simple2d.polar_linear.summarize_run",
         "simple2d.polar_linear.plot_decision_boundary",
+        "simple2d.describe_point_sets",  # the report's x-y / polar scatter
     }
 
 
@@ -65,6 +66,7 @@ def test_each_variant_is_a_namespace_of_the_same_template():
         == steps["mlp"]
         == steps["polar_linear"]
         == [
+            "collect_variant_results",
             "compute_confusion_matrix",
             "count_parameters_by_layer",
             "evaluate_model",

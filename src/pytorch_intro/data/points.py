@@ -138,6 +138,32 @@ def to_polar(points: Mapping[str, np.ndarray]) -> PointSet:
     return dict(points) | {"samples": polar}
 
 
+def best_threshold(values: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """The single cut ``value > t`` (or ``<``) that best predicts binary labels.
+
+    Returns:
+        (t, accuracy): the threshold, halfway between neighbouring values, and
+        the fraction of points it classifies correctly with the better of the
+        two directions. accuracy 1.0 means the classes are separated by ``t``.
+    """
+    order = np.argsort(values, kind="stable")
+    sorted_values = np.asarray(values, dtype=np.float64)[order]
+    positive = (np.asarray(labels)[order] == 1).astype(np.int64)
+    n = len(positive)
+    if n == 0:
+        raise ValueError("best_threshold needs at least one point")
+    # cut after position k (0..n): points before it predicted 0, the rest 1
+    ones_below = np.concatenate([[0], np.cumsum(positive)])
+    zeros_below = np.arange(n + 1) - ones_below
+    correct = zeros_below + (ones_below[-1] - ones_below)
+    correct = np.maximum(correct, n - correct)  # either direction
+    k = int(np.argmax(correct))
+    edges = np.concatenate(
+        [[sorted_values[0] - 1.0], sorted_values, [sorted_values[-1] + 1.0]]
+    )
+    return float((edges[k] + edges[k + 1]) / 2), float(correct[k] / n)
+
+
 def make_grid(samples: np.ndarray, resolution: int, margin: float) -> PointSet:
     """A regular grid of points over the samples' bounding box (plus a margin).
 

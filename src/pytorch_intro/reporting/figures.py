@@ -9,6 +9,7 @@ import numpy as np
 from matplotlib import colormaps
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 CLASS_COLOURS = ("tab:blue", "tab:red")
 
@@ -190,4 +191,78 @@ def plot_misclassified(
             fontsize=8,
         )
     fig.suptitle(title)
+    return fig
+
+
+def plot_point_sets(
+    xy: np.ndarray,
+    polar: np.ndarray,
+    labels: np.ndarray,
+    radius_threshold: float | None = None,
+) -> Figure:
+    """The same points in x-y and in polar coordinates (phi, r), side by side.
+
+    Args:
+        xy: (N, 2) x-y coordinates.
+        polar: (N, 2) the same points as (r, phi).
+        labels: (N,) their classes (0 or 1).
+        radius_threshold: if given, drawn as the circle r = t in x-y and the
+            line r = t in polar coordinates.
+    """
+    fig = Figure(figsize=(10, 4.4), layout="constrained")
+    xy_ax, polar_ax = fig.subplots(1, 2)
+    for label, colour in enumerate(CLASS_COLOURS):
+        mask = labels == label
+        xy_ax.scatter(*xy[mask].T, s=6, c=colour, label=f"class {label}")
+        polar_ax.scatter(polar[mask, 1], polar[mask, 0], s=6, c=colour)
+    if radius_threshold is not None:
+        angle = np.linspace(-math.pi, math.pi, 361)
+        xy_ax.plot(
+            radius_threshold * np.cos(angle),
+            radius_threshold * np.sin(angle),
+            "k--",
+            lw=1.2,
+            label=f"r = {radius_threshold:.2f}",
+        )
+        polar_ax.axhline(radius_threshold, color="k", ls="--", lw=1.2)
+    xy_ax.set(
+        xlabel="x", ylabel="y", title="x-y: no straight line separates", aspect="equal"
+    )
+    xy_ax.legend(loc="upper right", fontsize="small")
+    polar_ax.set(
+        xlabel="phi (radians)",
+        ylabel="r",
+        title="polar (phi, r): a straight line r = t separates",
+        xlim=(-math.pi, math.pi),
+    )
+    for ax in (xy_ax, polar_ax):
+        ax.grid(alpha=0.3)
+    return fig
+
+
+def plot_accuracy_overview(
+    panels: Mapping[str, Mapping[str, Sequence[float]]],
+) -> Figure:
+    """Validation accuracy per epoch of every variant, one panel per problem.
+
+    Args:
+        panels: panel title -> variant label -> validation accuracy (fraction)
+            per epoch, from epoch 1; an empty mapping draws "no results".
+    """
+    count = max(len(panels), 1)
+    fig = Figure(figsize=(5.2 * count, 3.8), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, count))
+    for ax, (title, curves) in zip(axes, panels.items(), strict=False):
+        for label, accuracy in curves.items():
+            epochs = np.arange(1, len(accuracy) + 1)
+            ax.plot(epochs, 100 * np.asarray(accuracy), "o-", ms=4, label=label)
+        if curves:
+            ax.legend(fontsize="small", loc="lower right")
+        else:
+            ax.text(
+                0.5, 0.5, "no results", ha="center", va="center", transform=ax.transAxes
+            )
+        ax.set(title=title, xlabel="epoch", ylabel="validation accuracy (%)")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
     return fig

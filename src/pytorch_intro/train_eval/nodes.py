@@ -12,12 +12,14 @@ from pytorch_intro.models import (
     Checkpoint,
     ModelConfig,
     build_model,
+    count_parameters,
     make_checkpoint,
     model_from_checkpoint,
     parameter_table,
 )
 from pytorch_intro.reporting import plot_confusion_matrix as _plot_confusion_matrix
 from pytorch_intro.reporting import plot_learning_curves as _plot_learning_curves
+from pytorch_intro.reporting.report import Results, variant_results
 from pytorch_intro.training import (
     TrainingConfig,
     confusion_matrix,
@@ -146,3 +148,28 @@ def summarize_run(
         "data_source": str(train_set.get("source", "in memory")),
         "top_confusions": "; ".join(c["text"] for c in confusions) or "none",
     }
+
+
+def collect_variant_results(
+    summary: dict[str, Any],
+    metrics: dict[str, float],
+    history: pd.DataFrame,
+    parameter_counts: pd.DataFrame,
+    model: Checkpoint,
+    confusion_matrix: pd.DataFrame,
+    top_confusions: list[dict[str, Any]],
+    **figures: bytes,
+) -> Results:
+    """The variant's numbers and figures (PNG bytes), as the report reads them."""
+    return variant_results(
+        summary=summary,
+        metrics=metrics,
+        history=history.to_dict("records"),
+        parameter_counts=parameter_counts.to_dict("records"),
+        n_params_model=count_parameters(model_from_checkpoint(model)),
+        confusion_matrix=confusion_matrix.drop(columns="true_class")
+        .to_numpy()
+        .tolist(),
+        top_confusions=top_confusions,
+        figures=figures,
+    )

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from kedro.pipeline import Node, Pipeline
 
 from pytorch_intro.train_eval.nodes import (
+    collect_variant_results,
     compute_confusion_matrix,
     count_parameters_by_layer,
     evaluate_model,
@@ -21,14 +22,31 @@ from pytorch_intro.train_eval.nodes import (
 )
 
 
-def create_template() -> Pipeline:
+def create_template(figures: Iterable[str] = ()) -> Pipeline:
     """Nodes shared by every variant, with unprefixed dataset names.
 
     Free inputs: ``train_set``, ``valid_set`` and the parameters ``model``,
     ``training`` and ``title``. Outputs: ``model``, ``history``, ``predictions``,
     ``metrics``, ``learning_curves``, ``parameter_counts``, ``confusion_matrix``,
-    ``confusion_heatmap``, ``top_confusions`` and ``summary``.
+    ``confusion_heatmap``, ``top_confusions``, ``summary`` and ``report_entry``
+    (everything the report needs, with the PNG of each figure, plus those of the
+    problem-specific ``figures`` made by extra nodes).
     """
+    results = {
+        name: name
+        for name in (
+            "summary",
+            "metrics",
+            "history",
+            "parameter_counts",
+            "model",
+            "confusion_matrix",
+            "top_confusions",
+            "learning_curves",
+            "confusion_heatmap",
+            *figures,
+        )
+    }
     return Pipeline(
         [
             Node(
@@ -80,6 +98,12 @@ def create_template() -> Pipeline:
                 "summary",
                 name="summarize_run",
             ),
+            Node(
+                collect_variant_results,
+                results,
+                "report_entry",
+                name="collect_variant_results",
+            ),
         ]
     )
 
@@ -90,16 +114,18 @@ def instantiate(
     inputs: Mapping[str, str],
     extra: Pipeline | None = None,
     shared: Iterable[str] = ("training",),
+    figures: Iterable[str] = (),
 ) -> Pipeline:
     """The template (plus problem-specific ``extra`` nodes) for one variant.
 
     Everything lands in the namespace ``<problem>.<variant>``: datasets, nodes and
     the variant's own parameters (``<problem>.<variant>.model``, ``.title``);
     the ``shared`` parameters (``training``, ...) come from the problem's own
-    block, e.g. ``<problem>.training``.
+    block, e.g. ``<problem>.training``; ``figures`` names the figures made by
+    ``extra`` that the variant's report entry includes.
     """
     return Pipeline(
-        create_template() + (extra or Pipeline([])),
+        create_template(figures) + (extra or Pipeline([])),
         namespace=f"{problem}.{variant}",
         inputs=dict(inputs),
         parameters={f"params:{name}": f"params:{problem}.{name}" for name in shared},

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
 from pytorch_intro.data.mnist import DigitsDataConfig, DigitSet, select_digits
 from pytorch_intro.data.mnist import normalize_images as _normalize
 from pytorch_intro.reporting import plot_misclassified
+from pytorch_intro.reporting.report import Results, problem_results
 from pytorch_intro.training import most_confident_errors
 from pytorch_intro.validation import as_config, check_int
 
@@ -53,3 +56,24 @@ def plot_misclassified_digits(
         confidence[index],
         f"{title}: most confident errors",
     )
+
+
+def describe_digits(train_digits: DigitSet, test_digits: DigitSet) -> dict[str, Any]:
+    """Where the digits come from and how many of each class there are."""
+    return {
+        "train_source": train_digits["source"],
+        "test_source": test_digits["source"],
+        "n_train": len(train_digits["labels"]),
+        "n_test": len(test_digits["labels"]),
+        "train_class_counts": np.bincount(
+            train_digits["labels"], minlength=10
+        ).tolist(),
+        "test_class_counts": np.bincount(test_digits["labels"], minlength=10).tolist(),
+    }
+
+
+def collect_digits_results(
+    identity: dict[str, Any], data: dict[str, Any], **variants: Results
+) -> Results:
+    """The digits pipeline's results for the report: data and variants."""
+    return problem_results("digits", identity, data, variants)

@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from kedro.pipeline import Node, Pipeline
 
 from pytorch_intro.pipelines.digits.nodes import (
+    collect_digits_results,
+    describe_digits,
     load_digits,
     normalize_images,
     plot_misclassified_digits,
@@ -38,6 +40,12 @@ def _data_pipeline() -> Pipeline:
                 ["train_set", "test_set"],
                 name="normalize_images",
             ),
+            Node(
+                describe_digits,
+                ["train_digits", "test_digits"],
+                "data_description",
+                name="describe_digits",
+            ),
         ],
         namespace="digits",
     )
@@ -63,6 +71,7 @@ def _misclassified_pipeline() -> Pipeline:
 
 def create_pipeline(variants: Iterable[str] = VARIANTS, **kwargs) -> Pipeline:
     """The digits pipeline for ``variants`` (names of blocks in the parameters)."""
+    variants = tuple(variants)
     pipeline = _data_pipeline()
     for variant in variants:
         pipeline += instantiate(
@@ -75,5 +84,14 @@ def create_pipeline(variants: Iterable[str] = VARIANTS, **kwargs) -> Pipeline:
             },
             extra=_misclassified_pipeline(),
             shared=("training", "misclassified_count"),
+            figures=("misclassified",),
         )
-    return pipeline
+    results = Node(
+        collect_digits_results,
+        {"identity": "run_identity", "data": "digits.data_description"}
+        | {variant: f"digits.{variant}.report_entry" for variant in variants},
+        "digits_results",
+        name="collect_results",
+        namespace="digits",
+    )
+    return pipeline + Pipeline([results])

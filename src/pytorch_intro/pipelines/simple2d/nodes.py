@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 from matplotlib.figure import Figure
@@ -10,12 +12,15 @@ from pytorch_intro.data.points import (
     GridConfig,
     PointSet,
     PointSetGeneratorConfig,
+    best_threshold,
     make_grid,
     to_polar,
 )
 from pytorch_intro.data.points import generate_point_sets as _generate
 from pytorch_intro.models import Checkpoint, model_from_checkpoint
 from pytorch_intro.reporting import plot_decision_boundary as _plot_boundary
+from pytorch_intro.reporting import plot_point_sets
+from pytorch_intro.reporting.report import Results, problem_results
 from pytorch_intro.training import predict_logits
 from pytorch_intro.validation import as_config
 
@@ -62,4 +67,58 @@ def plot_decision_boundary(
         valid_points["samples"],
         valid_points["annotations"],
         title,
+    )
+
+
+def describe_point_sets(
+    train_points: PointSet,
+    valid_points: PointSet,
+    valid_polar: PointSet,
+    generator: PointSetGeneratorConfig | None = None,
+    *,
+    origin: str,
+) -> tuple[Figure, dict[str, Any]]:
+    """The validation points in x-y and polar coordinates, and their statistics.
+
+    ``origin`` says where the points come from ("generated", "assignment");
+    ``generator`` (generated points only) gives their seed.
+    """
+    labels = valid_points["annotations"]
+    radius = valid_polar["samples"][:, 0]
+    threshold, accuracy = best_threshold(radius, labels)
+    figure = plot_point_sets(
+        valid_points["samples"], valid_polar["samples"], labels, threshold
+    )
+    seed = as_config(PointSetGeneratorConfig, generator).seed if generator else None
+    return figure, {
+        "origin": origin,
+        "seed": seed,
+        "train_source": str(train_points.get("source", "in memory")),
+        "n_train": len(train_points["annotations"]),
+        "n_valid": len(labels),
+        "class_counts": np.bincount(labels, minlength=2).tolist(),
+        "radius": [
+            [float(radius[labels == k].min()), float(radius[labels == k].max())]
+            for k in (0, 1)
+        ],
+        "threshold": threshold,
+        "threshold_accuracy": accuracy,
+    }
+
+
+def collect_simple2d_results(
+    identity: dict[str, Any],
+    data: dict[str, Any],
+    point_sets: bytes,
+    *,
+    features: dict[str, str],
+    **variants: Results,
+) -> Results:
+    """The 2D pipeline's results for the report: data, features and variants."""
+    return problem_results(
+        "simple2d",
+        identity,
+        data | {"features": dict(features)},
+        variants,
+        figures={"point_sets": point_sets},
     )

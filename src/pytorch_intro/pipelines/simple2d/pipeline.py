@@ -7,12 +7,15 @@ namespace; each model variant is the train/evaluate/track template in
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import partial, update_wrapper
 
 from kedro.pipeline import Node, Pipeline
 
 from pytorch_intro.pipelines.simple2d.nodes import (
+    collect_simple2d_results,
     compute_polar_features,
+    describe_point_sets,
     generate_point_sets,
     make_decision_grid,
     plot_decision_boundary,
@@ -29,6 +32,11 @@ VARIANTS: dict[str, str] = {
 SOURCES = ("generated", "assignment")
 
 
+def _bind(func: Callable, **kwargs) -> Callable:
+    """``func`` with keyword arguments fixed, keeping its name for Kedro's logs."""
+    return update_wrapper(partial(func, **kwargs), func)
+
+
 def _data_pipeline(source: str) -> Pipeline:
     nodes = [
         Node(
@@ -43,6 +51,13 @@ def _data_pipeline(source: str) -> Pipeline:
             ["train_polar", "valid_polar", "grid_polar"],
             name="compute_polar_features",
         ),
+        Node(
+            _bind(describe_point_sets, origin=source),
+            [f"{source}_train", f"{source}_valid", "valid_polar"]
+            + (["params:generator"] if source == "generated" else []),
+            ["point_sets_figure", "point_sets_description"],
+            name="describe_point_sets",
+        ),
     ]
     if source == "generated":
         nodes.insert(
@@ -55,6 +70,22 @@ def _data_pipeline(source: str) -> Pipeline:
             ),
         )
     return Pipeline(nodes, namespace="simple2d")
+
+
+def _results_pipeline(variants: Mapping[str, str]) -> Pipeline:
+    node = Node(
+        _bind(collect_simple2d_results, features=dict(variants)),
+        {
+            "identity": "run_identity",
+            "data": "simple2d.point_sets_description",
+            "point_sets": "simple2d.point_sets_figure",
+        }
+        | {variant: f"simple2d.{variant}.report_entry" for variant in variants},
+        "simple2d_results",
+        name="collect_results",
+        namespace="simple2d",
+    )
+    return Pipeline([node])
 
 
 def _boundary_pipeline() -> Pipeline:
@@ -113,5 +144,6 @@ def create_pipeline(
                 "valid_points": f"simple2d.{source}_valid",
             },
             extra=_boundary_pipeline(),
+            figures=("decision_boundary",),
         )
-    return pipeline
+    return pipeline + _results_pipeline(variants)

@@ -1,0 +1,20 @@
+"""A versioned Kedro dataset for figures: saved as PNG, loaded as PNG bytes."""
+
+from __future__ import annotations
+
+from kedro.io.core import get_filepath_str
+from kedro_datasets.matplotlib import MatplotlibDataset
+
+
+class FigureDataset(MatplotlibDataset):
+    """A matplotlib ``Figure`` saved as a PNG file; loading returns the PNG bytes.
+
+    kedro-datasets' ``MatplotlibDataset`` cannot be loaded; the report embeds the
+    figures its pipelines saved, so this one reads them back as bytes. Saving
+    and the catalog options (``save_args``, ``versioned``, ...) are unchanged.
+    """
+
+    def load(self) -> bytes:  # type: ignore[override]
+        load_path = get_filepath_str(self._get_load_path(), self._protocol)
+        with self._fs.open(load_path, mode="rb") as file:
+            return file.read()

@@ -1,0 +1,436 @@
+"""The report: document rendering, generated conclusions, missing sections."""
+
+import base64
+import io
+import json
+import re
+
+import pytest
+from matplotlib.figure import Figure
+
+from pytorch_intro.reporting.document import (
+    BulletList,
+    Document,
+    Heading,
+    Image,
+    ImageRow,
+    Note,
+    Paragraph,
+    Preformatted,
+    Table,
+    to_html,
+    to_markdown,
+)
+from pytorch_intro.reporting.report import (
+    build_report,
+    differs,
+    digits_conclusions,
+    epoch_listing,
+    problem_results,
+    simple2d_conclusions,
+    variant_results,
+)
+
+THIS_RUN = {
+    "token": "now",
+    "date": "2026-11-26 12:00:00 UTC",
+    "git_commit": "abc123",
+    "mlflow_run_id": "parent-run",
+    "mlflow_experiment_id": "1",
+}
+EARLIER_RUN = THIS_RUN | {"token": "before", "date": "2026-11-01 08:00:00 UTC"}
+
+
+def png(colour: str = "tab:orange") -> bytes:
+    fig = Figure(figsize=(1, 1))
+    fig.add_subplot().plot([0, 1], [0, 1], color=colour)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=20)
+    return buffer.getvalue()
+
+
+def variant(
+    title: str,
+    accuracies: list[float],
+    n_params: int,
+    architecture: dict,
+    n_eval: int = 10_000,
+    confusions: list[tuple[int, int, int]] = (),
+    figures: tuple[str, ...] = ("learning_curves",),
+) -> dict:
+    history = [
+        {
+            "epoch": epoch,
+            "train_loss": 1.0 / epoch,
+            "val_loss": 1.1 / epoch,
+            "val_accuracy": accuracy,
+            "train_seconds": 0.5,
+        }
+        for epoch, accuracy in enumerate(accuracies, start=1)
+    ]
+    summary = {
+        "title": title,
+        "architecture": json.dumps(architecture),
+        "n_params": n_params,
+        "epochs": len(accuracies),
+        "batch_size": 16,
+        "lr": 0.001,
+        "seed": 0,
+        "n_train": 60_000,
+    }
+    return variant_results(
+        summary=summary,
+        metrics={"val_accuracy": accuracies[-1], "n_samples": n_eval},
+        history=history,
+        parameter_counts=[
+            {
+                "layer": "layers.0",
+                "kind": "Linear(784, 10)",
+                "formula": "F_in x F_out + F_out = 784 x 10 + 10",
+                "weights": n_params - 10,
+                "biases": 10,
+                "params": n_params,
+            },
+            {
+                "layer": "layers.1",
+                "kind": "ReLU",
+                "formula": "no parameters",
+                "weights": 0,
+                "biases": 0,
+                "params": 0,
+            },
+        ],
+        n_params_model=n_params,
+        confusion_matrix=[[0] * 10 for _ in range(10)],
+        top_confusions=[
+            {
+                "true": t,
+                "predicted": p,
+                "count": c,
+                "text": f"{t} predicted as {p}: {c}",
+            }
+            for t, p, c in confusions
+        ],
+        figures={name: png() for name in figures},
+    )
+
+
+FIGURES_2D = ("learning_curves", "decision_boundary")
+LINEAR = {"name": "linear", "in_features": 2, "out_features": 1}
+MLP = {"name": "mlp", "in_features": 2, "hidden_sizes": [16, 16], "out_features": 1}
+
+
+def simple2d(identity=THIS_RUN, linear=0.506, mlp=0.996, polar=0.974) -> dict:
+    return problem_results(
+        "simple2d",
+        identity,
+        {
+            "origin": "generated",
+            "seed": 0,
+            "train_source": "data/01_raw/simple2d/generated/train.npz",
+            "n_train": 2500,
+            "n_valid": 500,
+            "class_counts": [250, 250],
+            "radius": [[2.1, 7.4], [7.9, 12.8]],
+            "threshold": 7.65,
+            "threshold_accuracy": 1.0,
+            "features": {"linear": "xy", "mlp": "xy", "polar_linear": "polar"},
+        },
+        {
+            "linear": variant(
+                "Linear on (x, y)", [0.49, linear], 3, LINEAR, 500, figures=FIGURES_2D
+            ),
+            "mlp": variant(
+                "MLP on (x, y)", [0.95, mlp], 337, MLP, 500, figures=FIGURES_2D
+            ),
+            "polar_linear": variant(
+                "Linear on (r, phi)", [0.8, polar], 3, LINEAR, 500, figures=FIGURES_2D
+            ),
+        },
+        figures={"point_sets": png()},
+    )
+
+
+def digits(identity=THIS_RUN, linear=0.9104, mlp=0.9402, cnn=0.9851) -> dict:
+    figures = ("learning_curves", "confusion_heatmap", "misclassified")
+    return problem_results(
+        "digits",
+        identity,
+        {
+            "train_source": "MNIST (canonical files)",
+            "n_train": 60_000,
+            "n_test": 10_000,
+            "test_class_counts": [1000] * 10,
+        },
+        {
+            "linear": variant(
+                "Linear 784-10",
+                [0.90, linear],
+                7850,
+                {"name": "linear"},
+                confusions=[(9, 4, 64)],
+                figures=figures,
+            ),
+            "mlp": variant(
+                "MLP 784-32-10",
+                [0.92, mlp],
+                25450,
+                {"name": "mlp", "hidden_sizes": [32]},
+                confusions=[(9, 4, 35), (9, 7, 31)],
+                figures=figures,
+            ),
+            "cnn": variant(
+                "CNN",
+                [0.97, cnn],
+                6218,
+                {"name": "cnn"},
+                confusions=[(9, 4, 14)],
+                figures=figures,
+            ),
+        },
+    )
+
+
+# --- the document ------------------------------------------------------------------
+
+
+def test_markdown_and_html_say_the_same_with_figures_embedded():
+    document = Document("Title <&>")
+    document.add(
+        Paragraph("Intro with `code` and **bold** and <script>alert(1)</script>."),
+        Heading("First section"),
+        Table(["name", "value"], [["a|b", "1"], ["c", "22"]], "lr"),
+        Preformatted("[Epoch 01]  Loss: 1.0000 <tag>"),
+        Image(png(), "One figure", 600),
+        ImageRow([Image(png(), "left"), Image(png(), "right")]),
+        BulletList(["first", "second"]),
+        Note("Something is missing."),
+        Heading("Second section", 3),
+    )
+    markdown, html = to_markdown(document), to_html(document)
+
+    assert markdown.startswith("# Title <&>\n")
+    assert "| a\\|b | 1 |" in markdown and "| --- | ---: |" in markdown
+    assert "```text\n[Epoch 01]  Loss: 1.0000 <tag>\n```" in markdown
+    assert "> **Note:** Something is missing." in markdown
+    # figures: short references in the text, data URIs at the end
+    assert "![One figure][figure-1]" in markdown
+    assert "![left][figure-2] ![right][figure-3]" in markdown
+    definitions = re.findall(
+        r"^\[figure-(\d)\]: data:image/png;base64,(\S+)$", markdown, re.M
+    )
+    assert [n for n, _ in definitions] == ["1", "2", "3"]
+    assert all(base64.b64decode(data).startswith(b"\x89PNG") for _, data in definitions)
+    assert markdown.index("[figure-1]: data:") > markdown.index("Something is missing")
+
+    assert html.startswith("<!DOCTYPE html>")
+    assert "<title>Title &lt;&amp;&gt;</title>" in html
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "<code>code</code>" in html and "<strong>bold</strong>" in html
+    assert html.count('src="data:image/png;base64,') == 3
+    assert "http://" not in html and "https://" not in html  # self-contained
+    assert '<td class="l">a|b</td><td class="r">1</td>' in html
+    assert "&lt;tag&gt;" in html
+    assert 'style="max-width: min(100%, 600px)"' in html
+    # contents: every level-2 heading, placed before the first section
+    toc = html.index('<nav class="toc">')
+    assert html.index("Intro with") < toc < html.index('<h2 id="first-section">')
+    assert '<a href="#first-section">First section</a>' in html
+    assert 'href="#second-section"' not in html
+
+
+def test_epoch_listing_follows_the_assignment():
+    listing = epoch_listing(
+        [
+            {
+                "epoch": 1,
+                "train_loss": 1.14142,
+                "val_loss": 0.7,
+                "val_accuracy": 0.490079,
+                "train_seconds": 0.31,
+            },
+            {
+                "epoch": 10,
+                "train_loss": 0.6929,
+                "val_loss": 0.69,
+                "val_accuracy": 0.486111,
+                "train_seconds": 0.3,
+            },
+        ]
+    )
+    assert listing.splitlines() == [
+        "[Epoch 01]  Loss: 1.1414  Acc.: 49.0079%  (val. loss 0.7000, 0.31 s)",
+        "[Epoch 10]  Loss: 0.6929  Acc.: 48.6111%  (val. loss 0.6900, 0.30 s)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("p1", "n1", "p2", "n2", "expected"),
+    [
+        (0.9851, 10_000, 0.9402, 10_000, True),
+        (0.9402, 10_000, 0.9380, 10_000, False),
+        (0.506, 500, 0.5, 500, False),
+        (1.0, 500, 1.0, 500, False),
+        (0.974, 500, 0.506, 500, True),
+    ],
+)
+def test_accuracy_differences_count_beyond_two_standard_errors(
+    p1, n1, p2, n2, expected
+):
+    assert differs(p1, n1, p2, n2) is expected
+
+
+# --- conclusions -------------------------------------------------------------------
+
+
+def test_digits_conclusions_at_the_assignments_numbers():
+    lines = digits_conclusions(digits())
+    assert lines[0] == "Best test accuracy: **CNN**, 98.51% (6,218 parameters)."
+    assert (
+        "The CNN beats the MLP 784-32-10 (98.51% against 94.02%) with 24% of its "
+        "parameters (6,218 against 25,450)." in lines
+    )
+    assert (
+        "The Linear 784-10 beats the MLP 784-32-10 (91.04% against 94.02%)"
+        not in " ".join(lines)
+    )
+    assert "Every variant's most frequent error is the same: a 9 read as a 4." in lines
+
+
+def test_digits_conclusions_make_no_claim_the_numbers_do_not_carry():
+    # the CNN barely ahead: within noise, so no "beats"
+    lines = digits_conclusions(digits(mlp=0.9402, cnn=0.9410))
+    assert not any("CNN beats the MLP" in line for line in lines)
+    assert (
+        "The CNN and the MLP 784-32-10 are within noise of each other "
+        "(94.10% against 94.02% on 10,000 test digits)." in lines
+    )
+    # the CNN behind: nothing about it beating anything
+    lines = digits_conclusions(digits(cnn=0.90))
+    assert not any("The CNN beats" in line for line in lines)
+    assert lines[0].startswith("Best test accuracy: **MLP 784-32-10**")
+
+
+def test_2d_conclusions_at_the_assignments_numbers():
+    lines = simple2d_conclusions(simple2d())
+    assert (
+        "**Linear on (x, y):** 50.60%, no better than chance (the larger class is "
+        "50.0%)." in lines
+    )
+    assert "**MLP on (x, y):** 99.60%, separates the classes." in lines
+    assert any(
+        line.startswith("**Linear on (r, phi):** 97.40%, better than") for line in lines
+    )
+    assert (
+        "The polar transform is what makes the classes linearly separable: the same "
+        "model goes from 50.60% on (x, y) to 97.40% on (r, phi)." in lines
+    )
+    assert any(line.startswith("Hidden layers with ReLU") for line in lines)
+    assert any(line.startswith("One radius, r = 7.65, splits") for line in lines)
+
+
+def test_2d_conclusions_only_where_the_numbers_support_them():
+    lines = simple2d_conclusions(simple2d(polar=0.52, mlp=0.51))
+    assert not any("polar transform" in line for line in lines)
+    assert not any("Hidden layers" in line for line in lines)
+    assert "**MLP on (x, y):** 51.00%, no better than chance" in " ".join(lines)
+
+
+def test_still_improving_is_said_only_when_significant():
+    results = simple2d()
+    results["variants"]["polar_linear"] = variant(
+        "Linear on (r, phi)", [0.70, 0.75, 0.80, 0.85, 0.93], 3, LINEAR, 500
+    )
+    lines = simple2d_conclusions(results)
+    assert (
+        "Linear on (r, phi) was still improving at the last epoch (+18.0 points "
+        "over the last 3): more epochs would help." in lines
+    )
+    assert not any(line.startswith("MLP on (x, y) was still") for line in lines)
+
+
+# --- the whole report --------------------------------------------------------------
+
+
+def test_full_report_has_every_section_and_the_run_identity_first():
+    document = build_report(THIS_RUN, simple2d(), digits(), png())
+    markdown = to_markdown(document)
+    head = markdown.split("## Overview")[0]
+    for fact in (
+        "2026-11-26 12:00:00 UTC",
+        "`abc123`",
+        "`parent-run`",
+        "generated point sets (2,500 train / 500 validation, generator seed 0)",
+        "MNIST (canonical files) (60,000 train / 10,000 test)",
+        "training seed 0",
+        "results from this run",
+    ):
+        assert fact in head, fact
+    for heading in (
+        "## Overview",
+        "## 2D classifier: disc against ring",
+        "### Decision boundaries",
+        "## Digit classifier: MNIST",
+        "### Comparison",
+        "### CNN",
+        "### What the numbers show",
+    ):
+        assert heading in markdown, heading
+    assert markdown.count("[Epoch 02]") == 6  # one listing per variant
+    assert "| **total** |  |  |  |  | **6,218** |" in markdown
+    assert (
+        "PyTorch's own count, `sum(p.numel() for p in model.parameters())`: 6,218, the same."
+        in markdown
+    )
+    assert "ReLU" not in markdown.split("### CNN")[1].split("PyTorch's own")[0]
+    assert "- 9 predicted as 7: 31" in markdown
+    assert "| CNN | 98.51% | 6,218 | 0.50 | 9 predicted as 4: 14 |" in markdown
+    # overview; 2D: point sets, 3 curves, 3 boundaries; digits: 3 x 3
+    assert markdown.count("](") == 0 and markdown.count("][figure-") == 1 + 7 + 9
+    assert "not run yet" not in markdown
+
+
+def test_a_missing_pipeline_is_reported_as_missing():
+    markdown = to_markdown(build_report(THIS_RUN, None, digits(), png()))
+    assert "**2D classifier:** not run yet" in markdown
+    assert "The 2d classifier has no results yet" not in markdown
+    assert (
+        "> **Note:** The 2D classifier has no results yet, so its section is missing. "
+        "Run `kedro run --pipelines=simple2d` (or `kedro run` for everything) to add it."
+        in markdown
+    )
+    assert "## Digit classifier: MNIST" in markdown
+    assert "## 2D classifier" not in markdown
+
+
+def test_nothing_run_yet_still_gives_a_report():
+    markdown = to_markdown(
+        build_report(THIS_RUN | {"mlflow_run_id": None, "git_commit": None}, None, None)
+    )
+    assert "**MLflow run:** none (tracking off)" in markdown
+    assert "**Git commit:** not available" in markdown
+    assert markdown.count("> **Note:**") == 2
+    assert "## Overview" not in markdown
+
+
+def test_results_of_an_earlier_run_are_marked_as_such():
+    markdown = to_markdown(
+        build_report(THIS_RUN, simple2d(EARLIER_RUN), digits(), png())
+    )
+    line = next(
+        x for x in markdown.splitlines() if x.startswith("- **2D classifier:**")
+    )
+    assert line.endswith(
+        "results from an earlier run (2026-11-01 08:00:00 UTC, MLflow run `parent-run`)"
+    )
+    digits_line = next(
+        x for x in markdown.splitlines() if x.startswith("- **Digit classifier:**")
+    )
+    assert digits_line.endswith("results from this run")
+
+
+def test_results_are_plain_json():
+    results = digits()
+    assert json.loads(json.dumps(results)) == results
+    with pytest.raises(ValueError, match="problem='other'"):
+        problem_results("other", THIS_RUN, {}, {})
