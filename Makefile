@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 export DO_NOT_TRACK := true
 export KEDRO_DISABLE_TELEMETRY := true
 
-.PHONY: install run test lint format viz mlflow-ui benchmark clean
+.PHONY: install run test lint format viz mlflow-ui report-png benchmark clean
 
 $(BIN)/kedro: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ viz: install
 
 mlflow-ui: install
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db
+
+# the latest report as a browser shows it (needs Chromium), to build/report.png
+report-png: install
+	$(BIN)/python -m pytorch_intro.reporting.screenshot
 
 benchmark: install
 	$(BIN)/python benchmarks/threads.py

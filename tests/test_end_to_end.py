@@ -220,9 +220,16 @@ def test_kedro_viz_build_works_offline_with_a_group_per_variant(finished_project
     )
     graph = json.loads((project / "build/api/main").read_text())
     groups = {n["id"] for n in graph["nodes"] if n["type"] == "modularPipeline"}
-    assert {f"simple2d.{v}" for v in SIMPLE2D} | {
-        f"digits.{v}" for v in DIGITS
+    assert {f"simple2d.{v}" for v in SIMPLE2D} | {f"digits.{v}" for v in DIGITS} | {
+        "reporting"
     } <= groups
+    tasks = {n["name"] for n in graph["nodes"] if n["type"] == "task"}
+    assert {"write_report", "collect_results", "train_model"} <= tasks
+    # every dataset sits in a layer of the story: raw ... reporting
+    unlayered = [
+        n["name"] for n in graph["nodes"] if n["type"] == "data" and not n.get("layer")
+    ]
+    assert unlayered == []
     assert {
         "raw",
         "intermediate",

@@ -259,8 +259,8 @@ def test_epoch_listing_follows_the_assignment():
         ]
     )
     assert listing.splitlines() == [
-        "[Epoch 01]  Loss: 1.1414  Acc.: 49.0079%  (val. loss 0.7000, 0.31 s)",
-        "[Epoch 10]  Loss: 0.6929  Acc.: 48.6111%  (val. loss 0.6900, 0.30 s)",
+        "[Epoch 01]  Loss: 1.1414  Acc.:  49.0079%  (val. loss 0.7000, 0.31 s)",
+        "[Epoch 10]  Loss: 0.6929  Acc.:  48.6111%  (val. loss 0.6900, 0.30 s)",
     ]
 
 

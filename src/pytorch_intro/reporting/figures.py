@@ -225,14 +225,12 @@ def plot_point_sets(
             label=f"r = {radius_threshold:.2f}",
         )
         polar_ax.axhline(radius_threshold, color="k", ls="--", lw=1.2)
-    xy_ax.set(
-        xlabel="x", ylabel="y", title="x-y: no straight line separates", aspect="equal"
-    )
+    xy_ax.set(xlabel="x", ylabel="y", title="x-y coordinates", aspect="equal")
     xy_ax.legend(loc="upper right", fontsize="small")
     polar_ax.set(
         xlabel="phi (radians)",
         ylabel="r",
-        title="polar (phi, r): a straight line r = t separates",
+        title="polar coordinates (phi, r)",
         xlim=(-math.pi, math.pi),
     )
     for ax in (xy_ax, polar_ax):
@@ -250,14 +248,19 @@ def plot_accuracy_overview(
             per epoch, from epoch 1; an empty mapping draws "no results".
     """
     count = max(len(panels), 1)
-    fig = Figure(figsize=(5.2 * count, 3.8), layout="constrained")
+    fig = Figure(figsize=(5.2 * count, 4.6), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, count))
     for ax, (title, curves) in zip(axes, panels.items(), strict=False):
         for label, accuracy in curves.items():
             epochs = np.arange(1, len(accuracy) + 1)
             ax.plot(epochs, 100 * np.asarray(accuracy), "o-", ms=4, label=label)
-        if curves:
-            ax.legend(fontsize="small", loc="lower right")
+        if curves:  # below the axes, where it hides no line
+            ax.legend(
+                fontsize="small",
+                loc="upper center",
+                bbox_to_anchor=(0.5, -0.16),
+                frameon=False,
+            )
         else:
             ax.text(
                 0.5, 0.5, "no results", ha="center", va="center", transform=ax.transAxes

@@ -37,6 +37,7 @@ RUN_COMMANDS = {
     "digits": "kedro run --pipelines=digits",
 }
 SEPARATED = 0.99  # an accuracy at least this high "separates" the classes
+ORIGINS = {"generated": "generated", "assignment": "the assignment's own"}
 
 
 # --- building results (called by the pipelines' nodes) --------------------------
@@ -123,7 +124,7 @@ def epoch_listing(history: Sequence[Mapping[str, float]]) -> str:
     """
     return "\n".join(
         f"[Epoch {int(row['epoch']):02d}]  Loss: {row['train_loss']:.4f}  "
-        f"Acc.: {100 * row['val_accuracy']:.4f}%  "
+        f"Acc.: {100 * row['val_accuracy']:8.4f}%  "
         f"(val. loss {row['val_loss']:.4f}, {row['train_seconds']:.2f} s)"
         for row in history
     )
@@ -181,7 +182,7 @@ def _data_line(problem: str, results: Results, files: bool = False) -> str:
         )
         source = f"`{data['train_source']}`; " if files else ""
         return (
-            f"{data['origin']} point sets ({source}{_int(data['n_train'])} train / "
+            f"{ORIGINS.get(data['origin'], data['origin'])} point sets ({source}{_int(data['n_train'])} train / "
             f"{_int(data['n_valid'])} validation{seed})"
         )
     return (
