@@ -5,6 +5,7 @@ import torch
 from pytorch_intro.data.points import PointSetGeneratorConfig, generate_point_sets
 from pytorch_intro.models import ModelConfig, build_model
 from pytorch_intro.training import (
+    Adam,
     TrainingConfig,
     evaluate,
     fit,
@@ -121,3 +122,36 @@ def test_to_tensors_casts_for_the_model():
         np.zeros((2, 2), dtype=np.float64), np.array([0, 1], dtype=np.int32)
     )
     assert x.dtype == torch.float32 and y.dtype == torch.int64
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        ModelConfig("mlp", 784, 10, [32]),
+        ModelConfig(
+            "cnn", out_features=10, in_channels=1, channels=[4, 8], kernel_size=3
+        ),
+    ],
+)
+def test_lean_adam_matches_torch_adam_bit_for_bit(config):
+    torch.manual_seed(0)
+    inputs = torch.randn(64, 1, 28, 28)
+    labels = torch.randint(0, 10, (64,))
+    reference, lean = build_model(config), build_model(config)
+    lean.load_state_dict(reference.state_dict())
+    optimizer = torch.optim.Adam(reference.parameters(), lr=1e-3, fused=True)
+    adam = Adam(list(lean.parameters()), lr=1e-3)
+    for start in range(0, 64, 16):
+        batch = slice(start, start + 16)
+        loss = torch.nn.functional.cross_entropy(
+            reference(inputs[batch]), labels[batch]
+        )
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        loss = torch.nn.functional.cross_entropy(lean(inputs[batch]), labels[batch])
+        adam.step(list(torch.autograd.grad(loss, adam.params)))
+    for (name, expected), actual in zip(
+        reference.named_parameters(), lean.parameters(), strict=True
+    ):
+        assert torch.equal(expected, actual), name

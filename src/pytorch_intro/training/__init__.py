@@ -2,6 +2,7 @@
 
 from pytorch_intro.training.config import TrainingConfig, check_device_available
 from pytorch_intro.training.loop import (
+    Adam,
     EpochResult,
     Evaluation,
     evaluate,
@@ -21,6 +22,7 @@ from pytorch_intro.training.metrics import (
 from pytorch_intro.training.runtime import intra_op_threads, resolve_device, seeded
 
 __all__ = [
+    "Adam",
     "Confusion",
     "EpochResult",
     "Evaluation",

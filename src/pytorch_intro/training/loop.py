@@ -133,9 +133,53 @@ def evaluate(
     )
 
 
+class Adam:
+    """Adam exactly as ``torch.optim.Adam(fused=True)`` computes it, lighter per step.
+
+    At batch 16 a step of these models takes a few hundred microseconds, and
+    ``Optimizer.step`` (hooks, parameter groups, ``zero_grad``) adds about a
+    fifth to it. This keeps the same state and calls the same fused kernel on
+    gradients handed over by ``torch.autograd.grad``, so nothing accumulates
+    into ``.grad`` and nothing needs zeroing. tests/test_training.py checks the
+    parameters stay bit-identical to ``torch.optim.Adam``'s.
+    """
+
+    def __init__(
+        self,
+        params: list[Tensor],
+        lr: float,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+    ) -> None:
+        self.params = params
+        self.lr, self.betas, self.eps = lr, betas, eps
+        self.exp_avgs = [torch.zeros_like(p) for p in params]
+        self.exp_avg_sqs = [torch.zeros_like(p) for p in params]
+        self.steps = [torch.zeros((), device=p.device) for p in params]
+
+    @torch.no_grad()
+    def step(self, grads: list[Tensor]) -> None:
+        torch._foreach_add_(self.steps, 1)
+        torch._fused_adam_(
+            self.params,
+            grads,
+            self.exp_avgs,
+            self.exp_avg_sqs,
+            [],
+            self.steps,
+            lr=self.lr,
+            beta1=self.betas[0],
+            beta2=self.betas[1],
+            weight_decay=0.0,
+            eps=self.eps,
+            amsgrad=False,
+            maximize=False,
+        )
+
+
 def train_one_epoch(
     model: nn.Module,
-    optimizer: torch.optim.Optimizer,
+    optimizer: Adam,
     objective: Objective,
     inputs: Tensor,
     labels: Tensor,
@@ -146,18 +190,30 @@ def train_one_epoch(
     """One pass over shuffled mini-batches; returns the mean training loss."""
     model.train()
     order = torch.randperm(len(inputs), generator=generator).to(inputs.device)
-    # Accumulate on the device: no host sync per step.
-    total = torch.zeros((), device=inputs.device)
+    # One gather per epoch; each step then takes a contiguous slice (a view).
+    inputs, labels = inputs[order], labels[order]
+    params = optimizer.params
+    losses = []
     for start in range(0, len(inputs), batch_size):
-        index = order[start : start + batch_size]
-        loss = objective.loss(model(inputs[index]), labels[index])
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        total += loss.detach() * len(index)
+        batch = slice(start, start + batch_size)
+        loss = objective.loss(model(inputs[batch]), labels[batch])
+        optimizer.step(list(torch.autograd.grad(loss, params)))
+        losses.append(loss.detach())  # kept on the device: no host sync per step
         if progress is not None:
             progress.update(1)
-    return total.item() / len(inputs)
+    sizes = torch.full((len(losses),), float(batch_size), device=inputs.device)
+    sizes[-1] = len(inputs) - batch_size * (len(losses) - 1)
+    return (torch.stack(losses) @ sizes).item() / len(inputs)
+
+
+def _memory_format(model: nn.Module, device: torch.device) -> torch.memory_format:
+    """channels_last for convolutions on the CPU: oneDNN's fast layout there."""
+    has_conv = any(isinstance(m, nn.Conv2d) for m in model.modules())
+    return (
+        torch.channels_last
+        if has_conv and device.type == "cpu"
+        else torch.contiguous_format
+    )
 
 
 def fit(
@@ -181,12 +237,13 @@ def fit(
     """
     device = resolve_device(config.device)
     with intra_op_threads(config.num_threads if device.type == "cpu" else 0):
-        model.to(device)
+        layout = _memory_format(model, device)
+        model.to(device, memory_format=layout)
         train_x, train_y = (t.to(device) for t in train)
+        if train_x.dim() == 4:
+            train_x = train_x.contiguous(memory_format=layout)
         objective = objective_for(_num_outputs(model, train_x))
-        optimizer = torch.optim.Adam(
-            model.parameters(), lr=config.lr, fused=device.type in ("cpu", "cuda")
-        )
+        optimizer = Adam([p for p in model.parameters() if p.requires_grad], config.lr)
         generator = torch.Generator().manual_seed(config.seed)
         steps = -(-len(train_x) // config.batch_size)
         history: list[EpochResult] = []
@@ -226,7 +283,7 @@ def fit(
                     result.accuracy,
                     seconds,
                 )
-    model.cpu().eval()
+    model.to("cpu", memory_format=torch.contiguous_format).eval()
     return history
 
 
