@@ -11,6 +11,7 @@ from pytorch_intro.training import (
     fit,
     intra_op_threads,
     objective_for,
+    one_cycle,
     resolve_device,
     seeded,
     to_tensors,
@@ -155,3 +156,36 @@ def test_lean_adam_matches_torch_adam_bit_for_bit(config):
         reference.named_parameters(), lean.parameters(), strict=True
     ):
         assert torch.equal(expected, actual), name
+
+
+def test_one_cycle_warms_up_to_the_peak_then_anneals():
+    rates = [one_cycle(step, 100, 0.01) for step in range(100)]
+    assert rates[0] == pytest.approx(0.01 / 25)
+    assert max(rates) == pytest.approx(0.01) and rates.index(max(rates)) == 25
+    assert rates[-1] < 0.01 / 100
+    assert all(a <= b for a, b in zip(rates[:25], rates[1:26], strict=True))
+    assert all(a >= b for a, b in zip(rates[25:], rates[26:], strict=False))
+
+
+def test_a_one_cycle_run_is_seeded_and_learns():
+    train, valid = generate_point_sets(PointSetGeneratorConfig(seed=0, n_train=600))
+    config = TrainingConfig(epochs=3, batch_size=32, lr=0.05, schedule="onecycle")
+    runs = []
+    for _ in range(2):
+        with seeded(0):
+            model = build_model(ModelConfig("mlp", 2, 1, [16, 16]))
+        runs.append(
+            fit(
+                model,
+                to_tensors(train["samples"], train["annotations"]),
+                to_tensors(valid["samples"], valid["annotations"]),
+                config,
+            )
+        )
+    assert [r.val_accuracy for r in runs[0]] == [r.val_accuracy for r in runs[1]]
+    assert runs[0][-1].val_accuracy > 0.9
+
+
+def test_unknown_schedule_is_rejected():
+    with pytest.raises(ConfigError, match="schedule"):
+        TrainingConfig(epochs=1, batch_size=8, lr=0.1, schedule="cosine")

@@ -7,6 +7,8 @@ from matplotlib.figure import Figure
 from pytorch_intro.data.mnist import DigitsUnavailableError
 from pytorch_intro.datasets import MNISTSubsetDataset
 from pytorch_intro.pipelines.digits import VARIANTS, create_pipeline
+from pytorch_intro.train_eval.nodes import resolve_training
+from pytorch_intro.validation import ConfigError
 from tests.conftest import (
     assert_rejected_before_running,
     load_parameters,
@@ -88,3 +90,22 @@ def test_normalisation_is_one_shared_step_before_every_variant():
 def test_kedro_validates_digits_parameters_before_running(params, key, value, message):
     pipelines = {"digits": create_pipeline()}
     assert_rejected_before_running(pipelines, params, f"digits.{key}", value, message)
+
+
+def test_a_variant_can_override_the_shared_training_settings():
+    shared = {"epochs": 5, "batch_size": 16, "lr": 1e-3}
+    config = resolve_training(shared, {"title": "CNN", "training": {"epochs": 2}})
+    assert (config.epochs, config.batch_size, config.lr) == (2, 16, 1e-3)
+    assert resolve_training(shared, {"title": "MLP"}).epochs == 5
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) epoch in"):
+        resolve_training(shared, {"training": {"epoch": 2}})
+    with pytest.raises(ConfigError, match="epochs must be an integer >= 1"):
+        resolve_training(shared, {"training": {"epochs": 0}})
+
+
+def test_the_fast_environment_trains_each_variant_its_own_way():
+    params = load_parameters("fast")["digits"]
+    configs = {v: resolve_training(params["training"], params[v]) for v in VARIANTS}
+    assert {c.schedule for c in configs.values()} == {"onecycle"}
+    assert {c.batch_size for c in configs.values()} == {128}
+    assert [configs[v].epochs for v in ("linear", "mlp", "cnn")] == [1, 4, 2]

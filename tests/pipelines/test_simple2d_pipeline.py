@@ -73,6 +73,7 @@ def test_each_variant_is_a_namespace_of_the_same_template():
             "plot_confusion_matrix",
             "plot_decision_boundary",
             "plot_learning_curves",
+            "resolve_training",
             "summarize_run",
             "train_model",
         ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import fields, replace
 from typing import Any
 
 import pandas as pd
@@ -30,10 +31,27 @@ from pytorch_intro.training import (
     to_tensors,
     top_confusions,
 )
-from pytorch_intro.validation import as_config
+from pytorch_intro.validation import ConfigError, as_config
 
 LabelledSet = dict[str, Any]
 TOP_CONFUSIONS = 5  # largest off-diagonal cells reported per variant
+
+
+def resolve_training(
+    training: TrainingConfig, variant: dict[str, Any]
+) -> TrainingConfig:
+    """The problem's shared training settings with the variant's own ``training``
+    overrides (if any) on top, e.g. more epochs for one model."""
+    training = as_config(TrainingConfig, training)
+    overrides = dict(variant.get("training") or {})
+    allowed = {f.name for f in fields(TrainingConfig)}
+    unknown = sorted(set(overrides) - allowed)
+    if unknown:
+        raise ConfigError(
+            f"training: unknown key(s) {', '.join(unknown)} in the variant's "
+            f"overrides; allowed: {', '.join(sorted(allowed))}"
+        )
+    return replace(training, **overrides)
 
 
 def train_model(

@@ -17,6 +17,7 @@ from pytorch_intro.train_eval.nodes import (
     evaluate_model,
     plot_confusion_matrix,
     plot_learning_curves,
+    resolve_training,
     summarize_run,
     train_model,
 )
@@ -26,7 +27,8 @@ def create_template(figures: Iterable[str] = ()) -> Pipeline:
     """Nodes shared by every variant, with unprefixed dataset names.
 
     Free inputs: ``train_set``, ``valid_set`` and the parameters ``model``,
-    ``training`` and ``title``. Outputs: ``model``, ``history``, ``predictions``,
+    ``training``, ``title`` and ``variant`` (the variant's whole block, whose
+    optional ``training`` mapping overrides the shared settings). Outputs: ``model``, ``history``, ``predictions``,
     ``metrics``, ``learning_curves``, ``parameter_counts``, ``confusion_matrix``,
     ``confusion_heatmap``, ``top_confusions``, ``summary`` and ``report_entry``
     (everything the report needs, with the PNG of each figure, plus those of the
@@ -50,8 +52,14 @@ def create_template(figures: Iterable[str] = ()) -> Pipeline:
     return Pipeline(
         [
             Node(
+                resolve_training,
+                ["params:training", "params:variant"],
+                "training_config",
+                name="resolve_training",
+            ),
+            Node(
                 train_model,
-                ["train_set", "valid_set", "params:model", "params:training"],
+                ["train_set", "valid_set", "params:model", "training_config"],
                 ["model", "history"],
                 name="train_model",
             ),
@@ -89,7 +97,7 @@ def create_template(figures: Iterable[str] = ()) -> Pipeline:
                 summarize_run,
                 [
                     "model",
-                    "params:training",
+                    "training_config",
                     "params:title",
                     "train_set",
                     "parameter_counts",
@@ -128,5 +136,6 @@ def instantiate(
         create_template(figures) + (extra or Pipeline([])),
         namespace=f"{problem}.{variant}",
         inputs=dict(inputs),
-        parameters={f"params:{name}": f"params:{problem}.{name}" for name in shared},
+        parameters={f"params:{name}": f"params:{problem}.{name}" for name in shared}
+        | {"params:variant": f"params:{problem}.{variant}"},
     )

@@ -9,11 +9,13 @@ import torch
 
 from pytorch_intro.validation import (
     ConfigError,
+    check_choice,
     check_int,
     check_positive_float,
 )
 
 _DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+SCHEDULES = ("constant", "onecycle")
 
 
 @dataclass
@@ -29,6 +31,9 @@ class TrainingConfig:
             ``cuda:N`` or ``mps``.
         num_threads: intra-op CPU threads while training; 0 keeps torch's default.
             One thread is much faster for these small models (see ``benchmarks/``).
+        schedule: ``constant`` (the assignment's: ``lr`` throughout) or
+            ``onecycle`` (warm up to ``lr`` over the first quarter of the steps,
+            then anneal towards zero; for fast training at large batches).
     """
 
     epochs: int
@@ -37,6 +42,7 @@ class TrainingConfig:
     seed: int = 0
     device: str = "auto"
     num_threads: int = 1
+    schedule: str = "constant"
 
     def __post_init__(self) -> None:
         check_int("epochs", self.epochs, minimum=1)
@@ -44,6 +50,7 @@ class TrainingConfig:
         self.lr = check_positive_float("lr", self.lr)
         check_int("seed", self.seed, minimum=0)
         check_int("num_threads", self.num_threads, minimum=0)
+        check_choice("schedule", self.schedule, SCHEDULES)
         if not isinstance(self.device, str) or not _DEVICE.match(self.device):
             raise ConfigError(
                 f"device={self.device!r} is not allowed; choose one of: auto, cpu, "

@@ -7,7 +7,9 @@ assignment's loop spent most of its time.
 
 from __future__ import annotations
 
+import itertools
 import logging
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -177,6 +179,32 @@ class Adam:
         )
 
 
+def one_cycle(
+    step: int, total: int, peak: float, warmup: float = 0.25, start: float = 25.0
+) -> float:
+    """The one-cycle learning rate at ``step`` (0-based) of ``total`` steps.
+
+    Cosine warm-up from ``peak / start`` to ``peak`` over the first ``warmup``
+    fraction of the steps, then cosine annealing to ``peak / 1e4``.
+    """
+    low, end = peak / start, peak / 1e4
+    rise = max(1, round(warmup * total))
+    if step < rise:
+        return low + (peak - low) * (1 - math.cos(math.pi * step / rise)) / 2
+    fall = max(1, total - rise)
+    return (
+        end + (peak - end) * (1 + math.cos(math.pi * min(step - rise, fall) / fall)) / 2
+    )
+
+
+def _schedule(config: TrainingConfig, steps: int) -> Callable[[], float] | None:
+    """A per-step learning-rate function for ``config.schedule`` (None: constant)."""
+    if config.schedule != "onecycle":
+        return None
+    counter, total = itertools.count(), config.epochs * steps
+    return lambda: one_cycle(next(counter), total, config.lr)
+
+
 def train_one_epoch(
     model: nn.Module,
     optimizer: Adam,
@@ -186,8 +214,12 @@ def train_one_epoch(
     batch_size: int,
     generator: torch.Generator,
     progress: tqdm | None = None,
+    learning_rate: Callable[[], float] | None = None,
 ) -> float:
-    """One pass over shuffled mini-batches; returns the mean training loss."""
+    """One pass over shuffled mini-batches; returns the mean training loss.
+
+    ``learning_rate``, if given, is called before every step for its rate.
+    """
     model.train()
     order = torch.randperm(len(inputs), generator=generator).to(inputs.device)
     # One gather per epoch; each step then takes a contiguous slice (a view).
@@ -197,6 +229,8 @@ def train_one_epoch(
     for start in range(0, len(inputs), batch_size):
         batch = slice(start, start + batch_size)
         loss = objective.loss(model(inputs[batch]), labels[batch])
+        if learning_rate is not None:
+            optimizer.lr = learning_rate()
         optimizer.step(list(torch.autograd.grad(loss, params)))
         losses.append(loss.detach())  # kept on the device: no host sync per step
         if progress is not None:
@@ -246,6 +280,7 @@ def fit(
         optimizer = Adam([p for p in model.parameters() if p.requires_grad], config.lr)
         generator = torch.Generator().manual_seed(config.seed)
         steps = -(-len(train_x) // config.batch_size)
+        learning_rate = _schedule(config, steps)
         history: list[EpochResult] = []
         with tqdm(
             total=config.epochs * steps,
@@ -264,6 +299,7 @@ def fit(
                     config.batch_size,
                     generator,
                     progress,
+                    learning_rate,
                 )
                 seconds = time.perf_counter() - started
                 result = evaluate(model, *valid, objective=objective)
