@@ -15,6 +15,7 @@ import argparse
 import logging
 import platform
 import sys
+import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -64,6 +65,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     logging.disable(logging.INFO)
+    warnings.filterwarnings("ignore", "register_new_resolver")  # kedro's, not ours
     splits = MNISTDataset(path=str(args.mnist), mirrors=[]).read()
     train, test = (
         to_tensors(normalize_images(splits[s]["images"]), splits[s]["labels"])
