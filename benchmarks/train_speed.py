@@ -7,7 +7,9 @@ with:
 - ``reference, N workers``: the assignment's loop (benchmarks/reference_loop.py:
   per-sample Dataset + DataLoader), for each worker count in ``--workers``
   (4 is the assignment's; the fastest one measured here is "best reference");
-- ``product``: ``pytorch_intro.training.fit``, as ``kedro run`` trains.
+- ``product``: ``pytorch_intro.training.fit``, as ``kedro run`` trains;
+- ``product, N seeds together``: ``--seeds`` copies trained as one stacked model
+  (``training.seeds``), whose time is compared with one seed's.
 
 Each run is a fresh process (so peak memory is its own), evaluated on the same
 validation/test set. Prints and writes (``--out``) s/epoch, samples/s, peak
@@ -16,7 +18,8 @@ final accuracy, and the speed-up against the 4-worker and the best reference
 measured in the same run (this machine is noisy: read ratios, not seconds).
 
     python benchmarks/train_speed.py [--epochs 1] [--variants digits.cnn,...]
-        [--workers 4,0] [--mnist data/01_raw/mnist] [--out FILE]
+        [--workers 4,0] [--seeds 5] [--device cpu] [--mnist data/01_raw/mnist]
+        [--out FILE]
 """
 
 from __future__ import annotations
@@ -45,15 +48,21 @@ from reference_loop import (
     run_validation_epoch,
 )
 
-from pytorch_intro.data.mnist import normalize_images
+from pytorch_intro.data.mnist import normalize_images, read_canonical
 from pytorch_intro.data.points import (
     PointSetGeneratorConfig,
     generate_point_sets,
     to_polar,
 )
-from pytorch_intro.datasets import MNISTDataset
 from pytorch_intro.models import ModelConfig, build_model
-from pytorch_intro.training import TrainingConfig, fit, seeded, to_tensors
+from pytorch_intro.training import (
+    TrainingConfig,
+    fit,
+    resolve_device,
+    seeded,
+    to_tensors,
+)
+from pytorch_intro.training.seeds import fit_seeds
 
 VARIANTS: dict[str, tuple[ModelConfig, str]] = {
     "simple2d.linear": (ModelConfig("linear", 2, 1), "xy"),
@@ -89,7 +98,7 @@ class Result:
 def _data(kind: str, mnist: Path) -> tuple[dict, dict]:
     """Raw training and validation data: points (x-y or polar) or uint8 digits."""
     if kind == "digits":
-        splits = MNISTDataset(path=str(mnist), mirrors=[]).read()
+        splits = read_canonical(mnist)
         return splits["train"], splits["test"]
     train, valid = generate_point_sets(PointSetGeneratorConfig(seed=SEED))
     return (to_polar(train), to_polar(valid)) if kind == "polar" else (train, valid)
@@ -132,7 +141,9 @@ def _reference(variant: str, workers: int, epochs: int, mnist: Path) -> Result:
     )
 
 
-def _product(variant: str, epochs: int, mnist: Path) -> Result:
+def _product(
+    variant: str, epochs: int, mnist: Path, device: str = "cpu", seeds: int = 1
+) -> Result:
     model_config, kind = VARIANTS[variant]
     train, valid = _data(kind, mnist)
     if kind == "digits":
@@ -145,19 +156,26 @@ def _product(variant: str, epochs: int, mnist: Path) -> Result:
             "annotations": valid["labels"],
         }
     config = TrainingConfig(
-        epochs=epochs, batch_size=BATCH[kind], lr=LR, seed=SEED, device="cpu"
+        epochs=epochs, batch_size=BATCH[kind], lr=LR, seed=SEED, device=device
     )
-    with seeded(SEED):
-        model = build_model(model_config)
-    history = fit(
-        model,
+    models = []
+    for seed in range(SEED, SEED + seeds):
+        with seeded(seed):
+            models.append(build_model(model_config))
+    data = (
         to_tensors(train["samples"], train["annotations"]),
         to_tensors(valid["samples"], valid["annotations"]),
-        config,
     )
+    if seeds == 1:
+        history = fit(models[0], *data, config)
+    else:
+        history = fit_seeds(models, list(range(SEED, SEED + seeds)), *data, config)[1][
+            0
+        ]
+    label = "product" if device == "cpu" else f"product, {resolve_device(device)}"
     return Result(
         variant,
-        "product",
+        label if seeds == 1 else f"{label}, {seeds} seeds together",
         [row.train_seconds for row in history],
         len(train["annotations"]),
         _peak_mb(),
@@ -176,22 +194,24 @@ def _run(job: tuple) -> Result:
 def _table(results: list[Result]) -> list[str]:
     lines = [
         "| variant | loop | s/epoch | samples/s | peak MB | accuracy "
-        "| vs 4 workers | vs best reference |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| vs 4 workers | vs best reference | time vs product |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for variant in dict.fromkeys(r.variant for r in results):
         rows = [r for r in results if r.variant == variant]
         references = [r for r in rows if r.loop.startswith("reference")]
         four = next((r for r in references if r.loop == "reference, 4 workers"), None)
         best = min(references, key=lambda r: r.per_epoch, default=None)
+        product = next((r for r in rows if r.loop.startswith("product")), None)
         for r in rows:
             vs_four = f"{four.per_epoch / r.per_epoch:.1f}x" if four else "-"
             vs_best = f"{best.per_epoch / r.per_epoch:.1f}x" if best else "-"
             label = f"{r.loop} (best)" if r is best and len(references) > 1 else r.loop
+            vs_product = f"{r.per_epoch / product.per_epoch:.2f}x" if product else "-"
             lines.append(
                 f"| {variant} | {label} | {r.per_epoch:.2f} | "
                 f"{r.samples / r.per_epoch:,.0f} | {r.peak_mb:,.0f} | "
-                f"{r.accuracy:.4f} | {vs_four} | {vs_best} |"
+                f"{r.accuracy:.4f} | {vs_four} | {vs_best} | {vs_product} |"
             )
     return lines
 
@@ -202,6 +222,15 @@ def main() -> int:
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--workers", default="4,0")
     parser.add_argument("--mnist", type=Path, default=Path("data/01_raw/mnist"))
+    parser.add_argument(
+        "--device", default="cpu", help="the product's device (auto: CUDA if present)"
+    )
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        default=5,
+        help="also train this many seeds together (1: no)",
+    )
     parser.add_argument(
         "--out", type=Path, default=Path("benchmarks/results/train_speed.md")
     )
@@ -214,7 +243,11 @@ def main() -> int:
     jobs = []
     for variant in variants:
         jobs += [("reference", variant, w, args.epochs, args.mnist) for w in workers]
-        jobs.append(("product", variant, args.epochs, args.mnist))
+        jobs.append(("product", variant, args.epochs, args.mnist, args.device))
+        if args.seeds > 1:
+            jobs.append(
+                ("product", variant, args.epochs, args.mnist, args.device, args.seeds)
+            )
 
     results = []
     context = multiprocessing.get_context("spawn")
@@ -233,7 +266,7 @@ def main() -> int:
         f"# Training speed, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         "",
         f"`python benchmarks/train_speed.py --epochs {args.epochs} "
-        f"--workers {args.workers}` on {platform.machine()}, "
+        f"--workers {args.workers} --device {args.device}` on {platform.machine()}, "
         f"{multiprocessing.cpu_count()} CPUs, torch {torch.__version__}; "
         f"s/epoch is the median over {args.epochs} epoch(s), accuracy after them.",
         "",

@@ -32,12 +32,15 @@ def test_table_gives_speed_ups_against_the_4_worker_and_the_best_reference():
             "digits.cnn", "reference, 0 workers", [19.0], 60_000, 400, 0.97
         ),
         train_speed.Result("digits.cnn", "product", [6.0], 60_000, 700, 0.97),
+        train_speed.Result(
+            "digits.cnn", "product, 5 seeds together", [9.0], 60_000, 900, 0.97
+        ),
     ]
     lines = train_speed._table(results)
-    assert lines[2].endswith("| 1.0x | 0.4x |")
-    assert "reference, 0 workers (best)" in lines[3] and lines[3].endswith(
-        "| 2.5x | 1.0x |"
-    )
+    assert lines[2].endswith("| 1.0x | 0.4x | 8.00x |")
+    assert "reference, 0 workers (best)" in lines[3]
+    assert lines[3].endswith("| 2.5x | 1.0x | 3.17x |")
     assert lines[4] == (
-        "| digits.cnn | product | 6.00 | 10,000 | 700 | 0.9700 | 8.0x | 3.2x |"
+        "| digits.cnn | product | 6.00 | 10,000 | 700 | 0.9700 | 8.0x | 3.2x | 1.00x |"
     )
+    assert lines[5].endswith("| 5.3x | 2.1x | 1.50x |")  # 5 seeds: 1.5x one's time

@@ -429,6 +429,17 @@ def test_results_of_an_earlier_run_are_marked_as_such():
     assert digits_line.endswith("results from this run")
 
 
+def test_several_seeds_show_their_mean_and_spread():
+    results = digits()
+    cnn = results["variants"]["cnn"]
+    cnn["summary"]["seeds"] = 5
+    cnn["history"][-1] |= {"val_accuracy_mean": 0.984, "val_accuracy_std": 0.001}
+    markdown = to_markdown(build_report(THIS_RUN, None, results, png()))
+    assert "**98.51%** on 10,000 samples (5 seeds: 98.40% ± 0.10%)." in markdown
+    assert "| CNN | 98.51% (5 seeds: 98.40% ± 0.10%) | 6,218 |" in markdown
+    assert markdown.count(" seeds: ") == 2  # only the CNN trained several
+
+
 def test_results_are_plain_json():
     results = digits()
     assert json.loads(json.dumps(results)) == results

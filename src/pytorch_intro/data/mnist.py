@@ -181,6 +181,47 @@ def check_sha256(
         )
 
 
+def local_canonical_file(folder: Path, canonical: CanonicalFile) -> Path | None:
+    """The canonical file in ``folder`` (gzip or raw), checked; None if absent.
+
+    Raises:
+        DigitsError: the file is there but is not the canonical one.
+    """
+    gz, raw = folder / canonical.name, folder / canonical.raw_name
+    if gz.is_file():
+        check_sha256(gz, canonical.sha256_gz)
+        return gz
+    if raw.is_file():
+        check_sha256(raw, canonical.sha256_raw)
+        return raw
+    return None
+
+
+def read_canonical(folder: Path) -> dict[str, DigitSet]:
+    """Both splits from the canonical files already in ``folder`` (no download).
+
+    Raises:
+        DigitsUnavailableError: a file is missing.
+        DigitsError: a file is not the canonical one or is malformed.
+    """
+    paths = {}
+    for split, parts in CANONICAL.items():
+        for part, canonical in parts.items():
+            path = local_canonical_file(Path(folder), canonical)
+            if path is None:
+                raise DigitsUnavailableError(
+                    f"{Path(folder) / canonical.name}: missing; put the canonical "
+                    "MNIST files there (a digits run downloads them)"
+                )
+            paths[split, part] = path
+    return {
+        split: read_split(
+            paths[split, "images"], paths[split, "labels"], "MNIST (canonical files)"
+        )
+        for split in CANONICAL
+    }
+
+
 def digit_set(images: np.ndarray, labels: np.ndarray, source: str) -> DigitSet:
     """Bundle images and their labels (same length, checked by the reader)."""
     if len(images) == 0:

@@ -17,7 +17,7 @@ from pytorch_intro.data.mnist import (
     CanonicalFile,
     DigitSet,
     DigitsUnavailableError,
-    check_sha256,
+    local_canonical_file,
     read_split,
     read_subset,
 )
@@ -99,13 +99,10 @@ class MNISTDataset(AbstractDataset[None, "Splits | Callable[[], Splits]"]):
 
     def _local_file(self, canonical: CanonicalFile) -> Path:
         folder = Path(self._path)
-        gz, raw = folder / canonical.name, folder / canonical.raw_name
-        if gz.is_file():
-            check_sha256(gz, canonical.sha256_gz)
-            return gz
-        if raw.is_file():
-            check_sha256(raw, canonical.sha256_raw)
-            return raw
+        local = local_canonical_file(folder, canonical)
+        if local is not None:
+            return local
+        gz = folder / canonical.name
         fix = (
             f"put the canonical MNIST files into {folder}/, or run with "
             "digits.data.source: subset"

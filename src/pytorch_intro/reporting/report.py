@@ -138,6 +138,18 @@ def _n_eval(variant: Results) -> int:
     return int(variant["metrics"]["n_samples"])
 
 
+def seed_spread(variant: Results) -> str:
+    """ " (N seeds: mean ± std)" of the final accuracy, when several seeds trained."""
+    last = variant["history"][-1] if variant["history"] else {}
+    if "val_accuracy_std" not in last:
+        return ""
+    seeds = variant["summary"].get("seeds", "several")
+    return (
+        f" ({seeds} seeds: {_pct(last['val_accuracy_mean'])} ± "
+        f"{_pct(last['val_accuracy_std'])})"
+    )
+
+
 def _seconds_per_epoch(variant: Results) -> float:
     seconds = [row["train_seconds"] for row in variant["history"]]
     return sum(seconds) / len(seconds) if seconds else float("nan")
@@ -276,7 +288,8 @@ def _variant_section(document: Document, variant: Results, level: int = 3) -> No
             f"{_int(summary['n_params'])} parameters; {summary['epochs']} epochs of "
             f"Adam (lr {summary['lr']}, batch {summary['batch_size']}) on "
             f"{_int(summary['n_train'])} samples; final validation accuracy "
-            f"**{_pct(_accuracy(variant))}** on {_int(_n_eval(variant))} samples."
+            f"**{_pct(_accuracy(variant))}** on {_int(_n_eval(variant))} samples"
+            f"{seed_spread(variant)}."
         ),
         Preformatted(epoch_listing(variant["history"])),
     )
@@ -536,7 +549,7 @@ def _digits_section(document: Document, results: Results) -> None:
             [
                 [
                     v["summary"]["title"],
-                    _pct(_accuracy(v)),
+                    _pct(_accuracy(v)) + seed_spread(v),
                     _int(v["summary"]["n_params"]),
                     f"{_seconds_per_epoch(v):.2f}",
                     v["top_confusions"][0]["text"] if v["top_confusions"] else "none",

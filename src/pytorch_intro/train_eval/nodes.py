@@ -31,6 +31,7 @@ from pytorch_intro.training import (
     to_tensors,
     top_confusions,
 )
+from pytorch_intro.training.seeds import fit_seeds
 from pytorch_intro.validation import ConfigError, as_config
 
 LabelledSet = dict[str, Any]
@@ -60,18 +61,29 @@ def train_model(
     model: ModelConfig,
     training: TrainingConfig,
 ) -> tuple[Checkpoint, pd.DataFrame]:
-    """Train a freshly seeded model; return its checkpoint and per-epoch history."""
+    """Train a freshly seeded model; return its checkpoint and per-epoch history.
+
+    With ``training.seeds > 1`` that many seeds train together; the history
+    then also holds the mean and standard deviation of their accuracy.
+    """
     model, training = as_config(ModelConfig, model), as_config(TrainingConfig, training)
-    with seeded(training.seed):
-        net = build_model(model)
-    history = fit(
-        net,
-        to_tensors(train_set["samples"], train_set["annotations"]),
-        to_tensors(valid_set["samples"], valid_set["annotations"]),
-        training,
-        name=model.name,
-    )
-    return make_checkpoint(net, model), pd.DataFrame(history_records(history))
+    seeds = [training.seed + k for k in range(training.seeds)]
+    nets = []
+    for seed in seeds:
+        with seeded(seed):
+            nets.append(build_model(model))
+    train = to_tensors(train_set["samples"], train_set["annotations"])
+    valid = to_tensors(valid_set["samples"], valid_set["annotations"])
+    if len(seeds) == 1:
+        histories = [fit(nets[0], train, valid, training, name=model.name)]
+    else:
+        nets, histories = fit_seeds(nets, seeds, train, valid, training, model.name)
+    history = pd.DataFrame(history_records(histories[0]))
+    if len(seeds) > 1:
+        accuracy = pd.DataFrame([[r.val_accuracy for r in h] for h in histories])
+        history["val_accuracy_mean"] = accuracy.mean().to_numpy()
+        history["val_accuracy_std"] = accuracy.std().to_numpy()
+    return make_checkpoint(nets[0], model), history
 
 
 def evaluate_model(
@@ -161,6 +173,7 @@ def summarize_run(
         "batch_size": training.batch_size,
         "lr": training.lr,
         "seed": training.seed,
+        "seeds": training.seeds,
         "device": training.device,
         "n_train": len(train_set["annotations"]),
         "data_source": str(train_set.get("source", "in memory")),

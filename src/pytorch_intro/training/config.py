@@ -31,6 +31,9 @@ class TrainingConfig:
             ``cuda:N`` or ``mps``.
         num_threads: intra-op CPU threads while training; 0 keeps torch's default.
             One thread is much faster for these small models (see ``benchmarks/``).
+        seeds: how many seeds (``seed``, ``seed + 1``, ...) to train together
+            as one stacked model; the first is the variant's model, the others
+            give the spread of its accuracy (see ``training.seeds``).
         schedule: ``constant`` (the assignment's: ``lr`` throughout) or
             ``onecycle`` (warm up to ``lr`` over the first quarter of the steps,
             then anneal towards zero; for fast training at large batches).
@@ -42,6 +45,7 @@ class TrainingConfig:
     seed: int = 0
     device: str = "auto"
     num_threads: int = 1
+    seeds: int = 1
     schedule: str = "constant"
 
     def __post_init__(self) -> None:
@@ -50,6 +54,7 @@ class TrainingConfig:
         self.lr = check_positive_float("lr", self.lr)
         check_int("seed", self.seed, minimum=0)
         check_int("num_threads", self.num_threads, minimum=0)
+        check_int("seeds", self.seeds, minimum=1)
         check_choice("schedule", self.schedule, SCHEDULES)
         if not isinstance(self.device, str) or not _DEVICE.match(self.device):
             raise ConfigError(

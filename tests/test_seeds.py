@@ -1,0 +1,111 @@
+"""Several seeds trained together (stacked) against separate runs."""
+
+from dataclasses import replace
+
+import pytest
+import torch
+from torch import nn
+
+from pytorch_intro.models import ModelConfig, build_model, model_from_checkpoint
+from pytorch_intro.train_eval.nodes import train_model
+from pytorch_intro.training import TrainingConfig, fit, seeded
+from pytorch_intro.training.seeds import StackedModel, fit_seeds
+
+CONFIGS = {
+    "linear": ModelConfig("linear", 784, 10),
+    "mlp": ModelConfig("mlp", 784, 10, [32]),
+    "cnn": ModelConfig(
+        "cnn", out_features=10, in_channels=1, channels=[4, 8], kernel_size=3
+    ),
+    "mlp-2d": ModelConfig("mlp", 2, 1, [16, 16]),
+}
+
+
+def _models(config: ModelConfig, seeds) -> list[nn.Module]:
+    models = []
+    for seed in seeds:
+        with seeded(seed):
+            models.append(build_model(config))
+    return models
+
+
+def _data(config: ModelConfig, n: int, seed: int = 0):
+    generator = torch.Generator().manual_seed(seed)
+    if config.in_features == 2:
+        x = torch.randn(n, 2, generator=generator) * 6
+        return x, (x.norm(dim=1) > 6).long()
+    x = torch.rand(n, 1, 28, 28, generator=generator) * 2 - 1
+    return x, torch.randint(0, 10, (n,), generator=generator)
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_stacked_forward_is_each_models_forward(name):
+    models = _models(CONFIGS[name], [0, 1, 2])
+    x, _ = _data(CONFIGS[name], 16)
+    per_copy = torch.stack([x, x.flip(0), x * 0.5])  # a different batch per copy
+    with torch.no_grad():
+        stacked = StackedModel(models)(per_copy)
+        expected = torch.stack([m(b) for m, b in zip(models, per_copy, strict=True)])
+    assert torch.allclose(stacked, expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_unstacking_gives_the_models_back(name):
+    models = _models(CONFIGS[name], [3, 4])
+    for original, copy in zip(models, StackedModel(models).unstack(), strict=True):
+        assert type(copy) is type(original)
+        for (key, a), b in zip(
+            original.state_dict().items(), copy.state_dict().values(), strict=True
+        ):
+            assert torch.equal(a, b), key
+
+
+@pytest.mark.parametrize("name", ["mlp", "cnn", "mlp-2d"])
+def test_training_together_equals_training_apart(name):
+    config = CONFIGS[name]
+    train, valid = _data(config, 96, seed=1), _data(config, 64, seed=2)
+    training = TrainingConfig(epochs=2, batch_size=16, lr=1e-2, device="cpu")
+    seeds = [0, 5]
+    trained, histories = fit_seeds(
+        _models(config, seeds), seeds, train, valid, training
+    )
+    for seed, model, history in zip(seeds, trained, histories, strict=True):
+        [alone] = _models(config, [seed])
+        alone_history = fit(alone, train, valid, replace(training, seed=seed))
+        for a, b in zip(history, alone_history, strict=True):
+            assert a.val_accuracy == pytest.approx(b.val_accuracy, abs=1 / 64)
+            assert a.train_loss == pytest.approx(b.train_loss, rel=1e-3)
+        for (key, a), b in zip(
+            alone.state_dict().items(), model.state_dict().values(), strict=True
+        ):
+            assert torch.allclose(a, b, atol=1e-4), key
+
+
+def test_seeds_and_models_must_match_and_be_stackable():
+    models = _models(CONFIGS["linear"], [0, 1])
+    training = TrainingConfig(epochs=1, batch_size=16, lr=1e-3, device="cpu")
+    data = _data(CONFIGS["linear"], 32)
+    with pytest.raises(ValueError, match="2 models for 3 seeds"):
+        fit_seeds(models, [0, 1, 2], data, data, training)
+    with pytest.raises(TypeError, match="one architecture"):
+        StackedModel([models[0], _models(CONFIGS["mlp"], [0])[0]])
+    with pytest.raises(TypeError, match="cannot stack"):
+        StackedModel([nn.Sequential(nn.Linear(2, 1))])
+
+
+def test_train_model_with_several_seeds_records_their_spread():
+    x, y = _data(CONFIGS["mlp-2d"], 160, seed=3)
+    points = {"samples": x.numpy(), "annotations": y.numpy()}
+    training = {"epochs": 2, "batch_size": 16, "lr": 0.01, "device": "cpu", "seeds": 3}
+    checkpoint, history = train_model(points, points, CONFIGS["mlp-2d"], training)
+    assert list(history.columns[-2:]) == ["val_accuracy_mean", "val_accuracy_std"]
+    assert (history["val_accuracy_std"] >= 0).all()
+    # the variant's model is seed 0's: as accurate as its own history says
+    model = model_from_checkpoint(checkpoint)
+    with torch.no_grad():
+        predicted = (model(x).squeeze(-1) >= 0).long()
+    assert (predicted == y).double().mean().item() == pytest.approx(
+        history["val_accuracy"].iloc[-1]
+    )
+    single = train_model(points, points, CONFIGS["mlp-2d"], training | {"seeds": 1})[1]
+    assert "val_accuracy_std" not in single.columns
