@@ -5,8 +5,9 @@ little more than one when their layers are stacked: N linear layers become one
 batched matrix product (``baddbmm``), N convolutions one grouped convolution.
 Each copy keeps its own initialisation (seeded like :func:`fit` seeds it), its
 own shuffling order and its own Adam state; the loss is the sum of the copies'
-losses, so each copy's gradient is the one it would get alone. The results
-equal N separate :func:`fit` runs up to floating-point rounding.
+losses, so each copy's gradient is the one it would get alone (up to
+floating-point rounding, which Adam's normalised steps can turn into small
+weight differences where a gradient is near zero).
 """
 
 from __future__ import annotations
