@@ -29,6 +29,7 @@ from pytorch_intro.training.loop import (
     Adam,
     EpochResult,
     Objective,
+    _memory_format,
     _num_outputs,
     _schedule,
     objective_for,
@@ -112,7 +113,10 @@ class StackedModel(nn.Module):
             x = x.unsqueeze(2)
         # (N, B, C, H, W) -> (B, N*C, H, W): copy k sees only channels of copy k
         grouped = x.transpose(0, 1).reshape(b, -1, *x.shape[3:])
-        if x.device.type == "cpu":  # oneDNN's fast layout on the CPU
+        # The input's layout follows the weights' (fit_seeds makes both
+        # channels-last on the CPU): with channels-last inputs but contiguous
+        # grouped weights, torch 2.13 on the CPU trained on stale weights.
+        if self.layers[0].weight.is_contiguous(memory_format=torch.channels_last):
             grouped = grouped.contiguous(memory_format=torch.channels_last)
         features = self.layers(grouped)
         return self.classifier(features.reshape(b, n, -1).transpose(0, 1))
@@ -164,7 +168,9 @@ def fit_seeds(
     device = resolve_device(config.device)
     count = len(seeds)
     with intra_op_threads(config.num_threads if device.type == "cpu" else 0):
-        stacked = StackedModel(models).to(device)
+        stacked = StackedModel(models).to(
+            device, memory_format=_memory_format(models[0], device)
+        )
         inputs, labels = (t.to(device) for t in train)
         valid_x, valid_y = (t.to(device) for t in valid)
         objective = objective_for(_num_outputs(models[0], train[0]))
