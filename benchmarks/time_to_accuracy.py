@@ -22,8 +22,7 @@ from pathlib import Path
 import torch
 from kedro.config import OmegaConfigLoader
 
-from pytorch_intro.data.mnist import normalize_images
-from pytorch_intro.datasets import MNISTDataset
+from pytorch_intro.data.mnist import normalize_images, read_canonical
 from pytorch_intro.models import ModelConfig, build_model
 from pytorch_intro.settings import CONFIG_LOADER_ARGS
 from pytorch_intro.train_eval.nodes import resolve_training
@@ -66,7 +65,7 @@ def main() -> int:
     args = parser.parse_args()
     logging.disable(logging.INFO)
     warnings.filterwarnings("ignore", "register_new_resolver")  # kedro's, not ours
-    splits = MNISTDataset(path=str(args.mnist), mirrors=[]).read()
+    splits = read_canonical(args.mnist)
     train, test = (
         to_tensors(normalize_images(splits[s]["images"]), splits[s]["labels"])
         for s in ("train", "test")

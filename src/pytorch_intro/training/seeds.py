@@ -97,7 +97,7 @@ class StackedModel(nn.Module):
         self.kind = kinds.pop()
         if self.kind not in (LinearClassifier, MLPClassifier, ConvClassifier):
             raise TypeError(f"cannot stack {self.kind.__name__} models")
-        self.templates = [m for m in models]  # for unstack (not trained here)
+        self.templates = list(models)  # for unstack (not trained here)
         self.layers = _stack_layers([m.layers for m in models])
         self.classifier = (
             _stack_layers([m.classifier for m in models])
