@@ -124,7 +124,10 @@ def test_default_run_records_all_six_variants_as_mlflow_runs(finished_project):
     # versioned outputs in the project's data folder
     assert len(list((project / "data/06_models/simple2d/mlp/model.pt").iterdir())) == 1
     assert len(list((project / "data/06_models/digits/cnn/model.pt").iterdir())) == 1
-    assert (project / "data/01_raw/simple2d/generated/train.npz").is_file()
+    (points,) = (project / "data/01_raw/simple2d/generated").glob(
+        "train_points.npz/*/train_points.npz"
+    )
+    assert points.is_file()
 
 
 def _latest(project: Path, name: str) -> Path:

@@ -10,7 +10,7 @@ from kedro.runner import SequentialRunner
 from kedro_datasets.text import TextDataset
 from mlflow.tracking import MlflowClient
 
-from pytorch_intro.hooks import VariantRunsHook
+from pytorch_intro.hooks import RunInterrupted, VariantRunsHook
 
 TRACKED = {
     "summary": {"params": True, "tags": ["data_source"]},
@@ -28,6 +28,10 @@ def _history(summary: dict) -> pd.DataFrame:
 
 def _explode(summary: dict) -> pd.DataFrame:
     raise RuntimeError("training diverged")
+
+
+def _interrupted(summary: dict) -> pd.DataFrame:
+    raise RunInterrupted("Run interrupted (Ctrl-C)")
 
 
 def _variant(name: str, last, after: str | None = None) -> Pipeline:
@@ -72,7 +76,7 @@ def test_completed_variants_finish_and_the_failing_one_is_marked_failed(tracking
         hook.before_pipeline_run({"pipeline_name": "toy"}, pipeline, catalog)
         with pytest.raises(RuntimeError, match="training diverged"):
             SequentialRunner().run(pipeline, catalog, hook_manager=manager)
-        hook.on_pipeline_error()
+        hook.on_pipeline_error(RuntimeError("training diverged"))
 
     runs = {
         run.info.run_name: run
@@ -123,3 +127,35 @@ def test_a_dataset_marked_for_the_parent_run_goes_there_not_to_a_child(
     assert [run.info.run_name for run in runs] == ["parent"]  # no child run
     artifacts = [a.path for a in client.list_artifacts(parent.info.run_id)]
     assert artifacts == ["report.md"]
+
+
+def test_an_interrupted_run_and_its_open_variant_are_marked_killed(tracking):
+    client, experiment_id = tracking
+    pipeline = _variant("good", _history) + _variant(
+        "stopped", _interrupted, after="toy.good.history"
+    )
+    catalog = DataCatalog({"params:x": MemoryDataset(7)})
+    for variant in ("good", "stopped"):
+        for key, spec in TRACKED.items():
+            catalog[f"toy.{variant}.{key}"] = MemoryDataset(metadata={"mlflow": spec})
+    hook = VariantRunsHook()
+    manager = _create_hook_manager()
+    manager.register(hook)
+
+    parent = mlflow.start_run(run_name="parent")
+    hook.before_pipeline_run({"pipeline_name": "toy"}, pipeline, catalog)
+    with pytest.raises(RunInterrupted) as error:
+        SequentialRunner().run(pipeline, catalog, hook_manager=manager)
+    mlflow.end_run("FAILED")  # what kedro-mlflow does on any error
+    hook.on_pipeline_error(error.value)
+
+    statuses = {
+        run.info.run_name: run.info.status
+        for run in client.search_runs([experiment_id])
+    }
+    assert statuses == {
+        "parent": "KILLED",
+        "toy.good": "FINISHED",  # complete before the interruption
+        "toy.stopped": "KILLED",
+    }
+    assert client.get_run(parent.info.run_id).info.end_time is not None

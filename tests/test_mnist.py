@@ -97,6 +97,24 @@ def test_truncated_gzip_stream_names_the_file(tmp_path):
         read_images(path)
 
 
+def test_corrupt_gzip_stream_names_the_file(tmp_path):
+    packed = bytearray(gzip.compress(idx_bytes(IMAGES, IMAGES_MAGIC)))
+    packed[-6] ^= 0x01  # the CRC no longer matches the data
+    path = tmp_path / "images.gz"
+    path.write_bytes(bytes(packed))
+    with pytest.raises(
+        DigitsError, match=r"images\.gz: corrupt or truncated gzip file \(CRC check"
+    ):
+        read_images(path)
+
+
+def test_a_file_where_the_mnist_folder_belongs_is_named(tmp_path):
+    (tmp_path / "mnist").write_text("not a folder")
+    dataset = MNISTDataset(path=str(tmp_path / "mnist"), mirrors=[])
+    with pytest.raises(DatasetError, match="mnist: a file where the MNIST folder"):
+        dataset.load()
+
+
 def test_wrong_image_dimensions_are_refused(tmp_path):
     path = write_idx(
         tmp_path / "i.gz", idx_bytes(np.zeros((2, 32, 32), np.uint8), IMAGES_MAGIC)

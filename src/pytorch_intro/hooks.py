@@ -17,26 +17,54 @@ the catalog just saved; ``run: parent`` records the dataset in the parent run
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import signal
+import threading
 import time
-from collections import Counter
+from collections import Counter, defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # Windows: runs are not serialised while setting up the store
+    fcntl = None
 
 import mlflow
 import pandas as pd
 from kedro.framework.hooks import hook_impl
-from kedro.io import AbstractVersionedDataset
+from kedro.framework.project import pipelines as registered_pipelines
+from kedro.io import AbstractVersionedDataset, Version
 from kedro.pipeline import Pipeline
 from kedro.pipeline.node import Node
 from mlflow.entities import Metric, Param, RunStatus, RunTag
 from mlflow.tracking import MlflowClient
 from mlflow.utils.validation import MAX_PARAM_VAL_LENGTH
 
+from pytorch_intro import preflight
+from pytorch_intro.preflight import (
+    check_parameter_blocks,
+    check_sqlite_store,
+    check_writable,
+    sqlite_store_path,
+)
+
 logger = logging.getLogger(__name__)
 
 FINISHED = RunStatus.to_string(RunStatus.FINISHED)
 FAILED = RunStatus.to_string(RunStatus.FAILED)
+KILLED = RunStatus.to_string(RunStatus.KILLED)
+
+
+class RunInterrupted(Exception):  # noqa: N818 - reads as what happened
+    """The user stopped the run (Ctrl-C / SIGINT).
+
+    An ``Exception`` rather than ``KeyboardInterrupt``, so Kedro's error path
+    runs: ``on_pipeline_error`` hooks close the MLflow runs (as KILLED).
+    """
 
 
 def _saved_file(dataset: Any) -> Path | None:
@@ -65,6 +93,7 @@ class VariantRunsHook:
         self._pending: Counter[str] = Counter()
         self._seconds: Counter[str] = Counter()
         self._pipeline_names = ""
+        self._parent: str | None = None
 
     @hook_impl
     def before_pipeline_run(
@@ -79,6 +108,10 @@ class VariantRunsHook:
         self._pipeline_names = (
             "+".join(names) if isinstance(names, list) else (names or "__default__")
         )
+        # kedro-mlflow (a plugin, so registered later and called earlier) has
+        # started the parent run by now.
+        parent = mlflow.active_run()
+        self._parent = parent.info.run_id if parent else None
 
     @hook_impl
     def after_dataset_saved(self, dataset_name: str, data: Any, node: Node) -> None:
@@ -125,10 +158,15 @@ class VariantRunsHook:
         self._terminate(list(self._runs), FINISHED)
 
     @hook_impl
-    def on_pipeline_error(self) -> None:
+    def on_pipeline_error(self, error: Exception) -> None:
         # Variants that completed were closed when the next node started; any
-        # run still open belongs to the part that failed.
-        self._terminate(list(self._runs), FAILED)
+        # run still open belongs to the part that failed. kedro-mlflow has
+        # closed the parent as FAILED; an interruption is recorded as KILLED.
+        interrupted = isinstance(error, RunInterrupted)
+        self._terminate(list(self._runs), KILLED if interrupted else FAILED)
+        if interrupted and self._parent is not None:
+            self._get_client().set_terminated(self._parent, KILLED)
+            logger.info("MLflow run '%s' marked %s", self._parent, KILLED)
 
     def _finish_completed(self) -> None:
         done = [ns for ns in self._runs if self._pending[ns] <= 0]
@@ -178,6 +216,181 @@ class VariantRunsHook:
         self._runs[namespace] = run.info.run_id
         logger.info("MLflow child run '%s' - '%s' started", namespace, run.info.run_id)
         return run.info.run_id
+
+
+class RunGuardHook:
+    """What keeps a failing or stopped run from costing earlier results.
+
+    Before anything runs: the MLflow store must be writable (not locked, not
+    read-only), every parameter block must be read by some node, and every
+    output folder must be writable; otherwise the run stops with one message
+    naming the store, key or folder. During the run: Ctrl-C becomes
+    ``RunInterrupted`` (so the MLflow runs are closed as KILLED), never in the
+    middle of writing a file; and a versioned output is read back as the
+    version this run wrote, even if a concurrent run wrote a newer one since.
+    """
+
+    def __init__(self) -> None:
+        self._saving = 0
+        self._interrupted: str | None = None
+        self._previous_handler: Any = None
+        self._node = ""
+        self._catalog: Any = None
+
+    @hook_impl(tryfirst=True)
+    def after_context_created(self, context: Any) -> None:
+        # Before kedro-mlflow's own hook, which writes to the store at once.
+        patterns = context.config_loader.config_patterns
+        patterns.setdefault("mlflow", ["mlflow*", "mlflow*/**", "**/mlflow*"])
+        try:
+            config = context.config_loader["mlflow"] or {}
+        except Exception:  # no mlflow.yml: kedro-mlflow's defaults apply
+            config = {}
+        uri = str(
+            (config.get("server") or {}).get("mlflow_tracking_uri")
+            or os.environ.get("MLFLOW_TRACKING_URI", "")
+        )
+        store = sqlite_store_path(uri, Path.cwd())
+        if store is None:
+            return
+        check_sqlite_store(store, preflight.STORE_LOCK_TIMEOUT)
+        experiment = (config.get("tracking") or {}).get("experiment") or {}
+        with _exclusive(store):
+            # Create the tables (and the experiment) one run at a time: two runs
+            # starting together on a new store would both try to (and one fail).
+            client = MlflowClient(tracking_uri=uri)
+            name = experiment.get("name") or "Default"
+            if (
+                not experiment.get("create_experiment_kwargs")
+                and client.get_experiment_by_name(name) is None
+            ):
+                client.create_experiment(name)
+
+    @hook_impl(tryfirst=True)
+    def before_pipeline_run(self, pipeline: Pipeline, catalog: Any) -> None:
+        # Before kedro-mlflow opens the run: a refused run leaves no trace.
+        check_parameter_blocks(
+            catalog.load("parameters"),
+            _parameter_keys(pipeline, registered_pipelines.values()),
+        )
+        check_writable(_output_files(pipeline, catalog))
+        self._catalog = catalog
+        self._install_interrupt_handler()
+
+    @hook_impl
+    def before_node_run(self, node: Node) -> None:
+        self._node = node.name
+
+    @hook_impl
+    def before_dataset_saved(self) -> None:
+        self._saving += 1
+
+    @hook_impl
+    def after_dataset_saved(self, dataset_name: str) -> None:
+        self._saving -= 1
+        if self._catalog is not None:
+            pin_load_version(self._catalog.get(dataset_name))
+        if self._interrupted and self._saving == 0:
+            self._raise_interrupted()
+
+    @hook_impl
+    def after_pipeline_run(self) -> None:
+        self._restore_interrupt_handler()
+
+    @hook_impl
+    def on_pipeline_error(self) -> None:
+        self._restore_interrupt_handler()
+
+    def _install_interrupt_handler(self) -> None:
+        self._saving, self._interrupted = 0, None
+        if threading.current_thread() is not threading.main_thread():
+            return  # signals reach the main thread only
+        self._previous_handler = signal.signal(signal.SIGINT, self._on_interrupt)
+
+    def _restore_interrupt_handler(self) -> None:
+        if self._previous_handler is not None:
+            signal.signal(signal.SIGINT, self._previous_handler)
+            self._previous_handler = None
+
+    def _on_interrupt(self, signum: int, frame: Any) -> None:
+        # A second Ctrl-C gets Python's default behaviour.
+        self._restore_interrupt_handler()
+        self._interrupted = self._node or "start-up"
+        if self._saving == 0:
+            self._raise_interrupted()
+        logger.warning("Interrupted: finishing the file being written, then stopping")
+
+    def _raise_interrupted(self) -> None:
+        node, self._interrupted = self._interrupted, None
+        raise RunInterrupted(
+            f"Run interrupted (Ctrl-C) during node '{node}'. Files written "
+            "before the interruption are complete, earlier versions are "
+            "untouched, and this run's MLflow runs are marked KILLED. Run "
+            "`kedro run` again to start over."
+        )
+
+
+@contextlib.contextmanager
+def _exclusive(store: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on the store file (one process at a time).
+
+    ``flock`` locks are separate from SQLite's own (``fcntl``) locks, so this
+    only orders the runs' set-up; it does not block MLflow's reads and writes.
+    """
+    with store.open("ab") as handle:
+        if fcntl is not None:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            if fcntl is not None:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def pin_load_version(dataset: Any) -> None:
+    """Make a versioned dataset load the version it has just saved.
+
+    Kedro loads "the latest version", which is another run's when two runs
+    write the same dataset at once; a run must read back its own outputs.
+    """
+    if isinstance(dataset, AbstractVersionedDataset):
+        version = dataset.resolve_save_version()
+        if version is not None:
+            dataset._version = Version(version, version)
+            dataset._clear_version_cache()
+
+
+def _parameter_keys(pipeline: Pipeline, registered: Any) -> dict[str, set[str]]:
+    """Per problem run by ``pipeline``: the keys any registered node reads."""
+    read: dict[str, set[str]] = defaultdict(set)
+    whole: set[str] = set()
+    for candidate in registered:
+        for name in candidate.inputs():
+            if not name.startswith("params:"):
+                continue
+            problem, _, rest = name[len("params:") :].partition(".")
+            if rest:
+                read[problem].add(rest.split(".")[0])
+            else:
+                whole.add(problem)
+    running = {
+        name[len("params:") :].partition(".")[0]
+        for name in pipeline.inputs()
+        if name.startswith("params:")
+    }
+    return {p: keys for p, keys in read.items() if p in running and p not in whole}
+
+
+def _output_files(pipeline: Pipeline, catalog: Any) -> list[Path]:
+    """The local files the pipeline's outputs are written to."""
+    files = []
+    for name in sorted(pipeline.all_outputs()):
+        dataset = catalog.get(name)
+        filepath = getattr(dataset, "_filepath", None)
+        if filepath is None or getattr(dataset, "_protocol", "file") != "file":
+            continue
+        files.append(Path(str(filepath)))
+    return files
 
 
 def _params(data: dict[str, Any]) -> list[Param]:

@@ -1,9 +1,9 @@
 """Project settings (see https://docs.kedro.org/en/stable/configure/)."""
 
-from pytorch_intro.hooks import VariantRunsHook
+from pytorch_intro.hooks import RunGuardHook, VariantRunsHook
 
 # kedro-mlflow registers its own hook (the parent run) through its entry point.
-HOOKS = (VariantRunsHook(),)
+HOOKS = (RunGuardHook(), VariantRunsHook())
 
 CONFIG_LOADER_ARGS = {
     "base_env": "base",

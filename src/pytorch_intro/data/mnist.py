@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+import os
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -173,7 +174,13 @@ def check_sha256(
 
     The file is left in place: it may be the user's and is theirs to remove.
     """
-    actual = sha256_of(path)
+    try:
+        actual = sha256_of(path)
+    except OSError as exc:
+        raise DigitsError(
+            f"{path}: cannot read it ({exc.strerror or exc}); make it readable "
+            f"(chmod u+r {path})"
+        ) from exc
     if actual != expected:
         raise DigitsError(
             f"{path}: sha256 is {actual}, expected {expected} ({what}). It was not "
@@ -187,6 +194,7 @@ def local_canonical_file(folder: Path, canonical: CanonicalFile) -> Path | None:
     Raises:
         DigitsError: the file is there but is not the canonical one.
     """
+    _check_folder(folder)
     gz, raw = folder / canonical.name, folder / canonical.raw_name
     if gz.is_file():
         check_sha256(gz, canonical.sha256_gz)
@@ -195,6 +203,20 @@ def local_canonical_file(folder: Path, canonical: CanonicalFile) -> Path | None:
         check_sha256(raw, canonical.sha256_raw)
         return raw
     return None
+
+
+def _check_folder(folder: Path) -> None:
+    """Raise if ``folder`` exists but is a file or cannot be listed."""
+    if folder.exists() and not folder.is_dir():
+        raise DigitsError(f"{folder}: a file where the MNIST folder belongs; move it")
+    try:
+        if folder.is_dir():
+            os.listdir(folder)
+    except PermissionError as exc:
+        raise DigitsError(
+            f"{folder}: cannot read the folder ({exc.strerror}); make it "
+            f"readable (chmod u+rx {folder})"
+        ) from exc
 
 
 def read_canonical(folder: Path) -> dict[str, DigitSet]:

@@ -8,17 +8,19 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
-from kedro.io import AbstractDataset, DatasetError
+from kedro.io import AbstractVersionedDataset, DatasetError, Version
 
 from pytorch_intro.data.points import PointSet, validate_point_set
 
 
-class PointSetDataset(AbstractDataset[PointSet, PointSet]):
+class PointSetDataset(AbstractVersionedDataset[PointSet, PointSet]):
     """``samples``/``annotations`` arrays in an ``.npz`` file, validated on load.
 
     Loading fails with a message naming the file and the problem (missing keys,
     wrong shapes, non-finite values, labels other than 0/1, ...). The loaded dict
-    also carries ``source``: the file it came from.
+    also carries ``source``: the file it came from. Saves are atomic (a
+    temporary file, then a rename); with ``versioned: true`` each run writes
+    its own version, so concurrent runs never read each other's points.
 
     Example catalog entry::
 
@@ -33,6 +35,7 @@ class PointSetDataset(AbstractDataset[PointSet, PointSet]):
         filepath: str,
         read_only: bool = False,
         missing_hint: str | None = None,
+        version: Version | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> None:
         """Create a point set dataset.
@@ -42,34 +45,44 @@ class PointSetDataset(AbstractDataset[PointSet, PointSet]):
             read_only: refuse to save, so a user's own raw files are never
                 overwritten.
             missing_hint: what to tell the user when the file does not exist.
+            version: load/save versions (``versioned: true`` in the catalog).
             metadata: free-form metadata (e.g. the kedro-viz layer).
         """
-        self._filepath = PurePosixPath(filepath)
+        super().__init__(filepath=PurePosixPath(filepath), version=version)
         self._read_only = read_only
         self._missing_hint = missing_hint
         self.metadata = metadata
 
     def load(self) -> PointSet:
-        path = Path(self._filepath)
-        if not path.is_file():
-            hint = f": {self._missing_hint}" if self._missing_hint else ""
-            raise DatasetError(f"{path}: no such file{hint}")
         try:
-            with np.load(path, allow_pickle=False) as data:
+            path = Path(self._get_load_path())
+        except DatasetError:  # versioned, and no version saved yet
+            path = Path(self._filepath)
+        try:
+            with path.open("rb") as handle, np.load(handle, allow_pickle=False) as data:
                 arrays = {key: data[key] for key in data.files}
+        except FileNotFoundError as exc:
+            hint = f": {self._missing_hint}" if self._missing_hint else ""
+            raise DatasetError(f"{path}: no such file{hint}") from exc
+        except PermissionError as exc:
+            raise DatasetError(
+                f"{path}: cannot read it ({exc.strerror}); make the file and its "
+                f"folder readable (chmod u+r {path}, chmod u+rx {path.parent})"
+            ) from exc
         except (OSError, ValueError) as exc:
             raise DatasetError(f"{path}: not a readable .npz file ({exc})") from exc
         points = validate_point_set(arrays, source=str(path))
         return points | {"source": str(path)}
 
     def save(self, data: PointSet) -> None:
-        path = Path(self._filepath)
         if self._read_only:
+            path = Path(self._filepath)
             raise DatasetError(
                 f"{path} is read-only in the catalog: it holds your own raw data "
                 "and is never overwritten"
             )
         points = validate_point_set(data, source="data to save")
+        path = Path(self._get_save_path())
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(
             dir=path.parent, prefix=f".{path.stem}.", suffix=".npz"
@@ -83,7 +96,14 @@ class PointSetDataset(AbstractDataset[PointSet, PointSet]):
             raise
 
     def _exists(self) -> bool:
-        return Path(self._filepath).is_file()
+        try:
+            return Path(self._get_load_path()).is_file()
+        except DatasetError:
+            return False
 
     def _describe(self) -> dict[str, Any]:
-        return {"filepath": str(self._filepath), "read_only": self._read_only}
+        return {
+            "filepath": str(self._filepath),
+            "read_only": self._read_only,
+            "version": self._version,
+        }
