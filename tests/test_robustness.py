@@ -329,19 +329,25 @@ def test_registered_pipelines_read_every_shipped_parameter_block():
 # --- Ctrl-C ------------------------------------------------------------------------
 
 
-def test_ctrl_c_while_a_file_is_written_stops_after_that_file():
+@pytest.mark.parametrize(
+    ("signum", "how"), [(signal.SIGINT, "Ctrl-C"), (signal.SIGTERM, "SIGTERM")]
+)
+def test_a_stop_signal_while_a_file_is_written_stops_after_that_file(signum, how):
     hook = RunGuardHook()
     hook._install_interrupt_handler()
     try:
         hook.before_node_run(type("N", (), {"name": "digits.cnn.train_model"}))
         hook.before_dataset_saved()
-        os.kill(os.getpid(), signal.SIGINT)  # handled: no exception mid-write
+        os.kill(os.getpid(), signum)  # handled: no exception mid-write
         with pytest.raises(RunInterrupted) as error:
             hook.after_dataset_saved("digits.cnn.model")
     finally:
         hook.on_pipeline_error()
-    assert "during node 'digits.cnn.train_model'" in str(error.value)
+    assert str(error.value).startswith(
+        f"Run interrupted ({how}) during node 'digits.cnn.train_model'."
+    )
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
 
 
 @pytest.fixture(scope="module")

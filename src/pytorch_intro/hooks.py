@@ -59,8 +59,12 @@ FAILED = RunStatus.to_string(RunStatus.FAILED)
 KILLED = RunStatus.to_string(RunStatus.KILLED)
 
 
+#: The signals that stop a run cleanly, and how the message names them.
+STOP_SIGNALS = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
+
+
 class RunInterrupted(Exception):  # noqa: N818 - reads as what happened
-    """The user stopped the run (Ctrl-C / SIGINT).
+    """The user stopped the run (Ctrl-C / SIGINT, or SIGTERM).
 
     An ``Exception`` rather than ``KeyboardInterrupt``, so Kedro's error path
     runs: ``on_pipeline_error`` hooks close the MLflow runs (as KILLED).
@@ -224,16 +228,16 @@ class RunGuardHook:
     Before anything runs: the MLflow store must be writable (not locked, not
     read-only), every parameter block must be read by some node, and every
     output folder must be writable; otherwise the run stops with one message
-    naming the store, key or folder. During the run: Ctrl-C becomes
-    ``RunInterrupted`` (so the MLflow runs are closed as KILLED), never in the
+    naming the store, key or folder. During the run: Ctrl-C (or SIGTERM)
+    becomes ``RunInterrupted`` (so the MLflow runs are closed as KILLED), never in the
     middle of writing a file; and a versioned output is read back as the
     version this run wrote, even if a concurrent run wrote a newer one since.
     """
 
     def __init__(self) -> None:
         self._saving = 0
-        self._interrupted: str | None = None
-        self._previous_handler: Any = None
+        self._interrupted: tuple[str, str] | None = None
+        self._previous_handlers: dict[int, Any] = {}
         self._node = ""
         self._catalog: Any = None
 
@@ -305,25 +309,27 @@ class RunGuardHook:
         self._saving, self._interrupted = 0, None
         if threading.current_thread() is not threading.main_thread():
             return  # signals reach the main thread only
-        self._previous_handler = signal.signal(signal.SIGINT, self._on_interrupt)
+        self._previous_handlers = {
+            signum: signal.signal(signum, self._on_interrupt) for signum in STOP_SIGNALS
+        }
 
     def _restore_interrupt_handler(self) -> None:
-        if self._previous_handler is not None:
-            signal.signal(signal.SIGINT, self._previous_handler)
-            self._previous_handler = None
+        for signum, handler in self._previous_handlers.items():
+            signal.signal(signum, handler)
+        self._previous_handlers = {}
 
     def _on_interrupt(self, signum: int, frame: Any) -> None:
-        # A second Ctrl-C gets Python's default behaviour.
+        # A second Ctrl-C (or SIGTERM) gets Python's default behaviour.
         self._restore_interrupt_handler()
-        self._interrupted = self._node or "start-up"
+        self._interrupted = (STOP_SIGNALS[signum], self._node or "start-up")
         if self._saving == 0:
             self._raise_interrupted()
         logger.warning("Interrupted: finishing the file being written, then stopping")
 
     def _raise_interrupted(self) -> None:
-        node, self._interrupted = self._interrupted, None
+        (how, node), self._interrupted = self._interrupted, None
         raise RunInterrupted(
-            f"Run interrupted (Ctrl-C) during node '{node}'. Files written "
+            f"Run interrupted ({how}) during node '{node}'. Files written "
             "before the interruption are complete, earlier versions are "
             "untouched, and this run's MLflow runs are marked KILLED. Run "
             "`kedro run` again to start over."

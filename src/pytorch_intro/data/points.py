@@ -120,7 +120,7 @@ def validate_point_set(data: Mapping[str, Any], source: str) -> PointSet:
     if bad_labels.size:
         raise PointSetError(
             f"{source}: annotations must be 0 or 1; {bad_labels.size} are not "
-            f"(first: {labels[bad_labels[0]]!r} at row {bad_labels[0]})"
+            f"(first: {labels[bad_labels[0]].item()!r} at row {bad_labels[0]})"
         )
     return {
         "samples": samples.astype(np.float64),
