@@ -49,6 +49,18 @@ def _variant(name: str, last, after: str | None = None) -> Pipeline:
     )
 
 
+def _toy_run(variants):
+    """A catalog tracking each variant's summary and history, and a registered hook."""
+    catalog = DataCatalog({"params:x": MemoryDataset(7)})
+    for variant in variants:
+        for key, spec in TRACKED.items():
+            catalog[f"toy.{variant}.{key}"] = MemoryDataset(metadata={"mlflow": spec})
+    hook = VariantRunsHook()
+    manager = _create_hook_manager()
+    manager.register(hook)
+    return catalog, hook, manager
+
+
 @pytest.fixture
 def tracking(tmp_path):
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
@@ -64,13 +76,7 @@ def test_completed_variants_finish_and_the_failing_one_is_marked_failed(tracking
     pipeline = _variant("good", _history) + _variant(
         "bad", _explode, after="toy.good.history"
     )
-    catalog = DataCatalog({"params:x": MemoryDataset(7)})
-    for variant in ("good", "bad"):
-        for key, spec in TRACKED.items():
-            catalog[f"toy.{variant}.{key}"] = MemoryDataset(metadata={"mlflow": spec})
-    hook = VariantRunsHook()
-    manager = _create_hook_manager()
-    manager.register(hook)
+    catalog, hook, manager = _toy_run(("good", "bad"))
 
     with mlflow.start_run(run_name="parent") as parent:
         hook.before_pipeline_run({"pipeline_name": "toy"}, pipeline, catalog)
@@ -134,13 +140,7 @@ def test_an_interrupted_run_and_its_open_variant_are_marked_killed(tracking):
     pipeline = _variant("good", _history) + _variant(
         "stopped", _interrupted, after="toy.good.history"
     )
-    catalog = DataCatalog({"params:x": MemoryDataset(7)})
-    for variant in ("good", "stopped"):
-        for key, spec in TRACKED.items():
-            catalog[f"toy.{variant}.{key}"] = MemoryDataset(metadata={"mlflow": spec})
-    hook = VariantRunsHook()
-    manager = _create_hook_manager()
-    manager.register(hook)
+    catalog, hook, manager = _toy_run(("good", "stopped"))
 
     parent = mlflow.start_run(run_name="parent")
     hook.before_pipeline_run({"pipeline_name": "toy"}, pipeline, catalog)

@@ -80,29 +80,26 @@ def _without_permission_override() -> list[str]:
     return [setpriv, "--bounding-set", "-dac_override,-dac_read_search"]
 
 
-def _python(code: str, cwd: Path) -> subprocess.CompletedProcess:
-    """Run ``code`` in a fresh Python without permission override."""
+def _run(command: list[str], cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [*_without_permission_override(), sys.executable, "-c", textwrap.dedent(code)],
+        command,
         cwd=cwd,
-        env=ENV,
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-def _kedro_run(project: Path, *args: str, prefix=()) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [*prefix, KEDRO, "run", "--env", "test", *args],
-        cwd=project,
         env=ENV,
         check=False,
         capture_output=True,
         text=True,
         timeout=300,
     )
+
+
+def _python(code: str, cwd: Path) -> subprocess.CompletedProcess:
+    """Run ``code`` in a fresh Python without permission override."""
+    command = [sys.executable, "-c", textwrap.dedent(code)]
+    return _run([*_without_permission_override(), *command], cwd)
+
+
+def _kedro_run(project: Path, *args: str, prefix=()) -> subprocess.CompletedProcess:
+    return _run([*prefix, KEDRO, "run", "--env", "test", *args], project)
 
 
 def _snapshot(folder: Path) -> dict[str, str]:
