@@ -1,9 +1,13 @@
 # One command each, from a fresh clone (needs only Python 3.11+ and pip):
 #   make run    install everything pinned into .venv, then `kedro run`
 #   make test   install everything pinned into .venv, then run the tests
+# On a machine without a GPU, `make run TORCH_INDEX=https://download.pytorch.org/whl/cpu`
+# takes torch (still 2.13.0) from PyTorch's CPU-only index instead of the
+# multi-GB CUDA build; without it nothing but the package index is contacted.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+TORCH_INDEX ?=
 export DO_NOT_TRACK := true
 export KEDRO_DISABLE_TELEMETRY := true
 
@@ -12,6 +16,7 @@ export KEDRO_DISABLE_TELEMETRY := true
 $(BIN)/kedro: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(if $(TORCH_INDEX),$(BIN)/python -m pip install --quiet torch==2.13.0 --index-url $(TORCH_INDEX))
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	@touch $@
 
@@ -41,10 +46,13 @@ mlflow-ui: install
 report-png: install
 	$(BIN)/python -m pytorch_intro.reporting.screenshot
 
-# the assignment's loop against the product's, all six variants, then the fast
-# environment's time to accuracy (about 7 minutes; results in benchmarks/results/)
+# the assignment's loop, the eager and the compiled step (and JAX/Keras when the
+# bench extra is installed) on all six variants; the default `kedro run` first
+# and second; the fast environment's time to accuracy (about 30 minutes; see
+# benchmarks/README.md, tables in benchmarks/results/)
 benchmark: install
 	$(BIN)/python benchmarks/train_speed.py
+	$(BIN)/python benchmarks/default_run.py
 	$(BIN)/python benchmarks/time_to_accuracy.py
 
 clean:

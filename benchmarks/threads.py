@@ -1,6 +1,6 @@
 """How many intra-op threads to train the 2D models with.
 
-Times the product's training loop (`pytorch_intro.training.fit`) at the
+Times the product's training loop (`pytorch_intro.training.train`) at the
 assignment's settings (Adam; batch 8 on the generated point sets, batch 16 on
 random MNIST-shaped data), for each
 thread count, and prints s/epoch with the ratio against torch's default thread
@@ -18,14 +18,19 @@ import statistics
 import torch
 
 from pytorch_intro.data.points import PointSetGeneratorConfig, generate_point_sets
-from pytorch_intro.models import ModelConfig, build_model
-from pytorch_intro.training import TrainingConfig, fit, seeded, to_tensors
+from pytorch_intro.models import ModelConfig
+from pytorch_intro.training import TrainingConfig, to_tensors
+from pytorch_intro.training import train as train_model
 
 MODELS = {
-    "linear": ModelConfig("linear", 2, 1),
-    "mlp": ModelConfig("mlp", 2, 1, [16, 16]),
+    "linear": ModelConfig(name="linear", in_features=2, out_features=1),
+    "mlp": ModelConfig(
+        name="mlp", in_features=2, out_features=1, hidden_sizes=[16, 16]
+    ),
     # MNIST-sized MLP on random data (10,000 samples, batch 16): larger matmuls
-    "mlp-784": ModelConfig("mlp", 784, 10, [32]),
+    "mlp-784": ModelConfig(
+        name="mlp", in_features=784, out_features=10, hidden_sizes=[32]
+    ),
 }
 BATCH = {"linear": 8, "mlp": 8, "mlp-784": 16}
 
@@ -37,9 +42,7 @@ def seconds_per_epoch(
     config = TrainingConfig(
         epochs=epochs, batch_size=batch_size, lr=1e-3, device="cpu", num_threads=threads
     )
-    with seeded(0):
-        net = build_model(model)
-    history = fit(net, train, valid, config)
+    history = train_model(model, train, valid, config).histories[0]
     return statistics.median(r.train_seconds for r in history)
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import copy
 import io
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +19,7 @@ from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
-from kedro.validation.parameter_validator import ParameterValidator
+from kedro.validation import ParameterValidator
 from matplotlib.figure import Figure
 
 from pytorch_intro.settings import CONFIG_LOADER_ARGS
@@ -25,6 +27,11 @@ from pytorch_intro.settings import CONFIG_LOADER_ARGS
 os.environ.setdefault("DO_NOT_TRACK", "true")
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# One compile cache for the whole test session (and the runs it starts), so a
+# graph compiled by one test is found by the next, and nothing is left behind.
+if "TORCHINDUCTOR_CACHE_DIR" not in os.environ:
+    os.environ["TORCHINDUCTOR_CACHE_DIR"] = tempfile.mkdtemp(prefix="inductor-")
+    atexit.register(shutil.rmtree, os.environ["TORCHINDUCTOR_CACHE_DIR"], True)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 

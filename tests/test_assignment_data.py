@@ -27,6 +27,8 @@ def inputs(assignment_files):
         "seed": 0,
         "device": "auto",
         "num_threads": 1,
+        "compile": "auto",  # how the step runs, not what it computes
+        "compile_cache": ".cache/torch-compile",
     }
     return params, {
         "simple2d.assignment_train": PointSetDataset(str(train), read_only=True).load(),

@@ -15,6 +15,7 @@ from pytorch_intro.datasets import (
     TorchModelDataset,
 )
 from pytorch_intro.models import ModelConfig, build_model, make_checkpoint
+from pytorch_intro.reporting.sections.digits import Results as DigitsResults
 
 POINTS = {
     "samples": np.array([[1.0, 2.0], [3.0, 4.0]]),
@@ -58,7 +59,7 @@ def test_loading_names_the_file_and_the_problem(tmp_path):
 
 
 def test_model_dataset_versions_never_overwrite(tmp_path):
-    config = ModelConfig("linear", 2, 1)
+    config = ModelConfig(name="linear", in_features=2, out_features=1)
     filepath = str(tmp_path / "model.pt")
     first = TorchModelDataset(
         filepath, version=Version(None, "2026-01-01T00.00.00.000Z")
@@ -93,7 +94,18 @@ def test_figure_dataset_saves_png_versions_and_loads_their_bytes(tmp_path):
 def test_results_dataset_is_none_until_saved_and_then_round_trips(tmp_path):
     filepath = str(tmp_path / "results.json")
     assert ResultsDataset(filepath=filepath, version=Version(None, None)).load() is None
-    results = {"problem": "digits", "variants": {"cnn": {"accuracy": 0.985}}}
+    results = DigitsResults(  # typed: ResultsDataset validates what it loads
+        identity={"token": "run"},
+        data={
+            "train_source": "MNIST",
+            "test_source": "MNIST",
+            "n_train": 1,
+            "n_test": 1,
+            "train_class_counts": [1],
+            "test_class_counts": [1],
+        },
+        variants={},
+    )
     ResultsDataset(filepath=filepath, version=Version(None, None)).save(results)
     assert (
         ResultsDataset(filepath=filepath, version=Version(None, None)).load() == results

@@ -3,7 +3,6 @@
 import mlflow
 import pandas as pd
 import pytest
-from kedro.framework.hooks.manager import _create_hook_manager
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.pipeline import Node, Pipeline
 from kedro.runner import SequentialRunner
@@ -11,6 +10,7 @@ from kedro_datasets.text import TextDataset
 from mlflow.tracking import MlflowClient
 
 from pytorch_intro.hooks import RunInterrupted, VariantRunsHook
+from pytorch_intro.internals import create_hook_manager
 
 TRACKED = {
     "summary": {"params": True, "tags": ["data_source"]},
@@ -56,7 +56,7 @@ def _toy_run(variants):
         for key, spec in TRACKED.items():
             catalog[f"toy.{variant}.{key}"] = MemoryDataset(metadata={"mlflow": spec})
     hook = VariantRunsHook()
-    manager = _create_hook_manager()
+    manager = create_hook_manager()
     manager.register(hook)
     return catalog, hook, manager
 
@@ -121,7 +121,7 @@ def test_a_dataset_marked_for_the_parent_run_goes_there_not_to_a_child(
         }
     )
     hook = VariantRunsHook()
-    manager = _create_hook_manager()
+    manager = create_hook_manager()
     manager.register(hook)
 
     with mlflow.start_run(run_name="parent") as parent:

@@ -42,10 +42,16 @@ def test_mlp_classifier_matches_the_assignment():
 
 def test_models_return_logits_of_the_configured_width():
     x = torch.randn(5, 2)
-    assert build_model(ModelConfig("linear", 2, 1))(x).shape == (5, 1)
-    assert build_model(ModelConfig("mlp", 2, 3, [4]))(x).shape == (5, 3)
+    assert build_model(ModelConfig(name="linear", in_features=2, out_features=1))(
+        x
+    ).shape == (5, 1)
+    assert build_model(
+        ModelConfig(name="mlp", in_features=2, out_features=3, hidden_sizes=[4])
+    )(x).shape == (5, 3)
     # logits are unbounded: no sigmoid inside the model
-    big = build_model(ModelConfig("linear", 2, 1))(torch.full((1, 2), 1e4))
+    big = build_model(ModelConfig(name="linear", in_features=2, out_features=1))(
+        torch.full((1, 2), 1e4)
+    )
     assert big.abs().item() > 1
 
 
@@ -86,7 +92,9 @@ def test_model_config_names_the_bad_key(raw, message):
 
 
 def test_checkpoint_round_trip(tmp_path):
-    config = ModelConfig("mlp", 2, 1, [16, 16])
+    config = ModelConfig(
+        name="mlp", in_features=2, out_features=1, hidden_sizes=[16, 16]
+    )
     model = build_model(config)
     path = tmp_path / "model.pt"
     save_checkpoint(make_checkpoint(model, config), path)
@@ -161,15 +169,25 @@ def test_cnn_matches_the_assignment_layer_for_layer():
 
 def test_linear_models_flatten_images():
     x = torch.randn(3, 1, 28, 28)
-    assert build_model(ModelConfig("linear", 784, 10))(x).shape == (3, 10)
-    assert build_model(ModelConfig("mlp", 784, 10, [32]))(x).shape == (3, 10)
+    assert build_model(ModelConfig(name="linear", in_features=784, out_features=10))(
+        x
+    ).shape == (3, 10)
+    assert build_model(
+        ModelConfig(name="mlp", in_features=784, out_features=10, hidden_sizes=[32])
+    )(x).shape == (3, 10)
 
 
 @pytest.mark.parametrize(
     ("config", "per_layer", "total"),
     [
-        (ModelConfig("linear", 784, 10), [7850], 7850),
-        (ModelConfig("mlp", 784, 10, [32]), [25120, 0, 330], 25450),
+        (ModelConfig(name="linear", in_features=784, out_features=10), [7850], 7850),
+        (
+            ModelConfig(
+                name="mlp", in_features=784, out_features=10, hidden_sizes=[32]
+            ),
+            [25120, 0, 330],
+            25450,
+        ),
         (
             ModelConfig(**CNN),
             [80, 0, 0, 1168, 0, 0, 4640, 0, 0, 330],

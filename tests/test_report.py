@@ -1,13 +1,22 @@
-"""The report: document rendering, generated conclusions, missing sections."""
+"""The report: document rendering, typed results, generated conclusions, missing
+sections, and sections found by module."""
 
 import base64
 import io
 import json
 import re
+import sys
+import textwrap
 
 import pytest
+from kedro.io import DatasetError, Version
 from matplotlib.figure import Figure
+from pydantic import ValidationError
 
+from pytorch_intro.datasets import ResultsDataset
+from pytorch_intro.pipelines import reporting
+from pytorch_intro.pipelines.simple2d.nodes import collect_simple2d_results
+from pytorch_intro.reporting import sections
 from pytorch_intro.reporting.document import (
     BulletList,
     Document,
@@ -18,18 +27,23 @@ from pytorch_intro.reporting.document import (
     Paragraph,
     Preformatted,
     Table,
-    to_html,
     to_markdown,
 )
-from pytorch_intro.reporting.report import (
-    build_report,
-    differs,
-    digits_conclusions,
-    epoch_listing,
-    problem_results,
-    simple2d_conclusions,
-    variant_results,
+from pytorch_intro.reporting.html import to_html
+from pytorch_intro.reporting.parts import differs, epoch_listing
+from pytorch_intro.reporting.report import accuracy_curves, build_report
+from pytorch_intro.reporting.results import (
+    HistoryRow,
+    VariantResults,
+    project_relative,
 )
+from pytorch_intro.reporting.sections import digits as digits_section
+from pytorch_intro.reporting.sections import parse_results
+from pytorch_intro.reporting.sections import simple2d as simple2d_section
+from tests.conftest import run_in_memory
+
+digits_conclusions = digits_section.conclusions
+simple2d_conclusions = simple2d_section.conclusions
 
 THIS_RUN = {
     "token": "now",
@@ -57,7 +71,7 @@ def variant(
     n_eval: int = 10_000,
     confusions: list[tuple[int, int, int]] = (),
     figures: tuple[str, ...] = ("learning_curves",),
-) -> dict:
+) -> VariantResults:
     history = [
         {
             "epoch": epoch,
@@ -78,17 +92,17 @@ def variant(
         "seed": 0,
         "n_train": 60_000,
     }
-    return variant_results(
+    return VariantResults(
         summary=summary,
-        metrics={"val_accuracy": accuracies[-1], "n_samples": n_eval},
+        metrics={"val_loss": 0.3, "val_accuracy": accuracies[-1], "n_samples": n_eval},
         history=history,
         parameter_counts=[
             {
                 "layer": "layers.0",
                 "kind": "Linear(784, 10)",
                 "formula": "F_in x F_out + F_out = 784 x 10 + 10",
-                "weights": n_params - 10,
-                "biases": 10,
+                "weights": n_params - min(n_params, 10),
+                "biases": min(n_params, 10),
                 "params": n_params,
             },
             {
@@ -120,11 +134,12 @@ LINEAR = {"name": "linear", "in_features": 2, "out_features": 1}
 MLP = {"name": "mlp", "in_features": 2, "hidden_sizes": [16, 16], "out_features": 1}
 
 
-def simple2d(identity=THIS_RUN, linear=0.506, mlp=0.996, polar=0.974) -> dict:
-    return problem_results(
-        "simple2d",
-        identity,
-        {
+def simple2d(
+    identity=THIS_RUN, linear=0.506, mlp=0.996, polar=0.974
+) -> simple2d_section.Results:
+    return simple2d_section.Results(
+        identity=identity,
+        data={
             "origin": "generated",
             "seed": 0,
             "train_source": "data/01_raw/simple2d/generated/train.npz",
@@ -136,7 +151,7 @@ def simple2d(identity=THIS_RUN, linear=0.506, mlp=0.996, polar=0.974) -> dict:
             "threshold_accuracy": 1.0,
             "features": {"linear": "xy", "mlp": "xy", "polar_linear": "polar"},
         },
-        {
+        variants={
             "linear": variant(
                 "Linear on (x, y)", [0.49, linear], 3, LINEAR, 500, figures=FIGURES_2D
             ),
@@ -151,18 +166,21 @@ def simple2d(identity=THIS_RUN, linear=0.506, mlp=0.996, polar=0.974) -> dict:
     )
 
 
-def digits(identity=THIS_RUN, linear=0.9104, mlp=0.9402, cnn=0.9851) -> dict:
+def digits(
+    identity=THIS_RUN, linear=0.9104, mlp=0.9402, cnn=0.9851
+) -> digits_section.Results:
     figures = ("learning_curves", "confusion_heatmap", "misclassified")
-    return problem_results(
-        "digits",
-        identity,
-        {
+    return digits_section.Results(
+        identity=identity,
+        data={
             "train_source": "MNIST (canonical files)",
+            "test_source": "MNIST (canonical files)",
             "n_train": 60_000,
             "n_test": 10_000,
+            "train_class_counts": [6000] * 10,
             "test_class_counts": [1000] * 10,
         },
-        {
+        variants={
             "linear": variant(
                 "Linear 784-10",
                 [0.90, linear],
@@ -207,7 +225,8 @@ def test_markdown_and_html_say_the_same_with_figures_embedded():
         Note("Something is missing."),
         Heading("Second section", 3),
     )
-    markdown, html = to_markdown(document), to_html(document)
+    markdown = to_markdown(document)
+    html = to_html(markdown)  # the HTML is that Markdown, rendered
 
     assert markdown.startswith("# Title <&>\n")
     assert "| a\\|b | 1 |" in markdown and "| --- | ---: |" in markdown
@@ -242,20 +261,20 @@ def test_markdown_and_html_say_the_same_with_figures_embedded():
 def test_epoch_listing_follows_the_assignment():
     listing = epoch_listing(
         [
-            {
-                "epoch": 1,
-                "train_loss": 1.14142,
-                "val_loss": 0.7,
-                "val_accuracy": 0.490079,
-                "train_seconds": 0.31,
-            },
-            {
-                "epoch": 10,
-                "train_loss": 0.6929,
-                "val_loss": 0.69,
-                "val_accuracy": 0.486111,
-                "train_seconds": 0.3,
-            },
+            HistoryRow(
+                epoch=1,
+                train_loss=1.14142,
+                val_loss=0.7,
+                val_accuracy=0.490079,
+                train_seconds=0.31,
+            ),
+            HistoryRow(
+                epoch=10,
+                train_loss=0.6929,
+                val_loss=0.69,
+                val_accuracy=0.486111,
+                train_seconds=0.3,
+            ),
         ]
     )
     assert listing.splitlines() == [
@@ -338,7 +357,7 @@ def test_2d_conclusions_only_where_the_numbers_support_them():
 
 def test_still_improving_is_said_only_when_significant():
     results = simple2d()
-    results["variants"]["polar_linear"] = variant(
+    results.variants["polar_linear"] = variant(
         "Linear on (r, phi)", [0.70, 0.75, 0.80, 0.85, 0.93], 3, LINEAR, 500
     )
     lines = simple2d_conclusions(results)
@@ -353,7 +372,9 @@ def test_still_improving_is_said_only_when_significant():
 
 
 def test_full_report_has_every_section_and_the_run_identity_first():
-    document = build_report(THIS_RUN, simple2d(), digits(), png())
+    document = build_report(
+        THIS_RUN, {"simple2d": simple2d(), "digits": digits()}, png()
+    )
     markdown = to_markdown(document)
     head = markdown.split("## Overview")[0]
     for fact in (
@@ -391,7 +412,9 @@ def test_full_report_has_every_section_and_the_run_identity_first():
 
 
 def test_a_missing_pipeline_is_reported_as_missing():
-    markdown = to_markdown(build_report(THIS_RUN, None, digits(), png()))
+    markdown = to_markdown(
+        build_report(THIS_RUN, {"simple2d": None, "digits": digits()}, png())
+    )
     assert "**2D classifier:** not run yet" in markdown
     assert "The 2d classifier has no results yet" not in markdown
     assert (
@@ -405,7 +428,10 @@ def test_a_missing_pipeline_is_reported_as_missing():
 
 def test_nothing_run_yet_still_gives_a_report():
     markdown = to_markdown(
-        build_report(THIS_RUN | {"mlflow_run_id": None, "git_commit": None}, None, None)
+        build_report(
+            THIS_RUN | {"mlflow_run_id": None, "git_commit": None},
+            {"simple2d": None, "digits": None},
+        )
     )
     assert "**MLflow run:** none (tracking off)" in markdown
     assert "**Git commit:** not available" in markdown
@@ -415,7 +441,9 @@ def test_nothing_run_yet_still_gives_a_report():
 
 def test_results_of_an_earlier_run_are_marked_as_such():
     markdown = to_markdown(
-        build_report(THIS_RUN, simple2d(EARLIER_RUN), digits(), png())
+        build_report(
+            THIS_RUN, {"simple2d": simple2d(EARLIER_RUN), "digits": digits()}, png()
+        )
     )
     line = next(
         x for x in markdown.splitlines() if x.startswith("- **2D classifier:**")
@@ -431,17 +459,223 @@ def test_results_of_an_earlier_run_are_marked_as_such():
 
 def test_several_seeds_show_their_mean_and_spread():
     results = digits()
-    cnn = results["variants"]["cnn"]
-    cnn["summary"]["seeds"] = 5
-    cnn["history"][-1] |= {"val_accuracy_mean": 0.984, "val_accuracy_std": 0.001}
-    markdown = to_markdown(build_report(THIS_RUN, None, results, png()))
+    cnn = results.variants["cnn"]
+    cnn.summary.seeds = 5
+    cnn.history[-1].val_accuracy_mean = 0.984
+    cnn.history[-1].val_accuracy_std = 0.001
+    markdown = to_markdown(build_report(THIS_RUN, {"digits": results}, png()))
     assert "**98.51%** on 10,000 samples (5 seeds: 98.40% ± 0.10%)." in markdown
     assert "| CNN | 98.51% (5 seeds: 98.40% ± 0.10%) | 6,218 |" in markdown
     assert markdown.count(" seeds: ") == 2  # only the CNN trained several
 
 
-def test_results_are_plain_json():
+def test_results_round_trip_through_plain_json():
     results = digits()
-    assert json.loads(json.dumps(results)) == results
+    text = results.model_dump_json()
+    assert json.loads(text)["variants"]["cnn"]["figures"]["misclassified"] == (
+        base64.b64encode(results.variants["cnn"].figures["misclassified"]).decode()
+    )  # figures: base64 in the JSON, bytes in Python
+    assert digits_section.Results.model_validate_json(text) == results
+    assert parse_results(json.loads(text)) == results
     with pytest.raises(ValueError, match="problem='other'"):
-        problem_results("other", THIS_RUN, {}, {})
+        parse_results(json.loads(text) | {"problem": "other"})
+
+
+# --- results files -----------------------------------------------------------------
+
+
+def _results_file(tmp_path, content: str):
+    """A results dataset whose only version holds ``content``."""
+    path = tmp_path / "digits_results.json" / "2026-01-01T00.00.00.000Z"
+    path.mkdir(parents=True)
+    (path / "digits_results.json").write_text(content)
+    dataset = ResultsDataset(
+        filepath=str(tmp_path / "digits_results.json"), version=Version(None, None)
+    )
+    return dataset, path / "digits_results.json"
+
+
+def test_results_dataset_saves_and_loads_the_typed_results(tmp_path):
+    filepath = str(tmp_path / "digits_results.json")
+    assert ResultsDataset(filepath=filepath, version=Version(None, None)).load() is None
+    results = digits()
+    ResultsDataset(filepath=filepath, version=Version(None, None)).save(results)
+    loaded = ResultsDataset(filepath=filepath, version=Version(None, None)).load()
+    assert isinstance(loaded, digits_section.Results)
+    assert loaded == results
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        # an accuracy in percent, not as a fraction
+        (
+            lambda r: r["variants"]["cnn"]["metrics"].update(val_accuracy=98.51),
+            r"variants\.cnn\.metrics\.val_accuracy",
+        ),
+        (lambda r: r["variants"]["cnn"].pop("history"), r"variants\.cnn\.history"),
+        (lambda r: r["data"].update(n_images=10), r"data\.n_images"),
+        (
+            lambda r: r["variants"]["cnn"]["figures"].update(
+                misclassified="bm90IGEgcG5n"
+            ),
+            r"not a PNG image",
+        ),
+        (lambda r: r.update(problem="letters"), r"problem='letters'"),
+    ],
+)
+def test_a_results_file_that_does_not_validate_names_the_file(
+    tmp_path, change, message
+):
+    data = json.loads(digits().model_dump_json())
+    change(data)
+    dataset, path = _results_file(tmp_path, json.dumps(data))
+    with pytest.raises(DatasetError, match=message) as error:
+        dataset.load()
+    assert str(path) in str(error.value)
+
+
+def test_a_corrupt_results_file_names_the_file(tmp_path):
+    dataset, _ = _results_file(tmp_path, '["not", "results"]')
+    with pytest.raises(DatasetError, match="digits_results.json.*JSON object"):
+        dataset.load()
+
+
+def test_results_validate_when_built():
+    with pytest.raises(ValidationError, match="class_counts"):
+        simple2d_section.Data.model_validate(
+            simple2d().data.model_dump() | {"class_counts": [250, 200]}
+        )
+    with pytest.raises(ValidationError, match="not square"):
+        VariantResults.model_validate(
+            digits().variants["cnn"].model_dump() | {"confusion_matrix": [[1, 2]]}
+        )
+
+
+# --- paths relative to the project -------------------------------------------------
+
+
+def test_the_points_file_is_shown_relative_to_the_project(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a kedro run works in the project root
+    relative = (
+        "data/01_raw/simple2d/generated/train_points.npz/"
+        "2026-01-01T00.00.00.000Z/train_points.npz"
+    )
+    template = simple2d()
+    described = template.data.model_dump(exclude={"features"})
+    results = collect_simple2d_results(
+        THIS_RUN,
+        described | {"train_source": str(tmp_path / relative)},
+        png(),
+        features=template.data.features,
+        **template.variants,
+    )
+    assert results.data.train_source == relative
+    markdown = to_markdown(build_report(THIS_RUN, {"simple2d": results}))
+    assert f"Generated point sets (`{relative}`; 2,500 train / 500 validation" in (
+        markdown
+    )
+    assert str(tmp_path) not in markdown
+
+    assert project_relative(str(tmp_path / "a" / "b.npz"), tmp_path) == "a/b.npz"
+    outside = str(tmp_path.parent / "elsewhere" / "train.npz")
+    assert project_relative(outside, tmp_path) == outside  # as it is
+    assert project_relative("in memory", tmp_path) == "in memory"
+
+
+# --- a third problem: one section module ---------------------------------------------
+
+TOY_SECTION = '''
+"""A toy problem: all a new problem needs in the report."""
+
+from typing import Literal
+
+from pytorch_intro.reporting.document import Heading
+from pytorch_intro.reporting.parts import variant_section
+from pytorch_intro.reporting.results import Container, ProblemResults
+
+ORDER = 30
+TITLE = "Toy classifier"
+RUN_COMMAND = "kedro run --pipelines=toy"
+
+
+class Data(Container):
+    n_points: int
+
+
+class Results(ProblemResults[Data]):
+    problem: Literal["toy"] = "toy"
+
+
+def data_line(results):
+    return f"{results.data.n_points} toy points"
+
+
+def write(document, results):
+    document.add(Heading("Toy classifier: coin flips"))
+    for variant in results.variants.values():
+        variant_section(document, variant)
+'''
+
+
+@pytest.fixture
+def toy(tmp_path, monkeypatch):
+    """A third section module, ``toy``, in the sections package while the test runs."""
+    folder = tmp_path / "more_sections"
+    folder.mkdir()
+    (folder / "toy.py").write_text(textwrap.dedent(TOY_SECTION))
+    monkeypatch.setattr(sections, "__path__", [*sections.__path__, str(folder)])
+    yield
+    sys.modules.pop(f"{sections.__name__}.toy", None)
+
+
+def _toy_results():
+    results_type = sections.section("toy").results_type
+    return results_type(
+        identity=THIS_RUN,
+        data={"n_points": 7},
+        variants={"coin": variant("Coin flip", [0.5, 0.52], 1, LINEAR, 100)},
+    )
+
+
+def test_a_third_problem_is_one_section_module(toy):
+    assert list(sections.registry()) == ["simple2d", "digits", "toy"]
+    missing = to_markdown(
+        build_report(THIS_RUN, {"simple2d": simple2d(), "digits": digits()}, png())
+    )
+    assert "**Toy classifier:** not run yet" in missing
+    assert "Run `kedro run --pipelines=toy` (or `kedro run` for everything)" in missing
+
+    toy_results = _toy_results()
+    results = {"simple2d": None, "digits": digits(), "toy": toy_results}
+    markdown = to_markdown(build_report(THIS_RUN, results, png()))
+    assert (
+        "- **Toy classifier:** 7 toy points; training seed 0; results from this run"
+        in markdown
+    )
+    assert "| Toy classifier | Coin flip | 52.00% | 1 | 2 | 0.50 |" in markdown
+    assert markdown.index("## Digit classifier") < markdown.index("## Toy classifier")
+    assert "### Coin flip" in markdown
+    assert list(accuracy_curves(results)) == ["Digit classifier", "Toy classifier"]
+
+
+def test_the_reporting_pipeline_reads_a_third_problems_results(toy, tmp_path):
+    pipeline = reporting.create_pipeline()
+    assert {"simple2d_results", "digits_results", "toy_results"} <= pipeline.inputs()
+    toy_results = _toy_results()
+    dataset = ResultsDataset(
+        filepath=str(tmp_path / "toy_results.json"), version=Version(None, None)
+    )
+    dataset.save(toy_results)
+    loaded = ResultsDataset(
+        filepath=str(tmp_path / "toy_results.json"), version=Version(None, None)
+    ).load()
+    assert loaded == toy_results
+    outputs = run_in_memory(
+        pipeline,
+        {"simple2d_results": None, "digits_results": None, "toy_results": loaded},
+    )
+    markdown = outputs["reporting.report_markdown"]
+    assert "## Toy classifier: coin flips" in markdown
+    assert "**Digit classifier:** not run yet" in markdown
+    assert '<h2 id="toy-classifier-coin-flips">' in outputs["reporting.report_html"]

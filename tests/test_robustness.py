@@ -27,17 +27,16 @@ import pandas as pd
 import pytest
 from kedro.framework.session import KedroSession
 from kedro.io import DatasetError, Version
+from kedro.pipeline import Pipeline
+from kedro.runner import ParallelRunner, SequentialRunner, ThreadRunner
 from kedro_datasets.pandas import CSVDataset
 from mlflow.tracking import MlflowClient
 
 from pytorch_intro import preflight
 from pytorch_intro.datasets import TorchModelDataset
-from pytorch_intro.hooks import (
-    RunGuardHook,
-    RunInterrupted,
-    _parameter_keys,
-    pin_load_version,
-)
+from pytorch_intro.hooks import RunGuardHook, RunInterrupted, pin_load_version
+from pytorch_intro.hooks.run_guard import _parameter_keys, check_runner
+from pytorch_intro.internals import runner_name
 from pytorch_intro.models.checkpoint import load_checkpoint
 from pytorch_intro.pipeline_registry import register_pipelines
 from pytorch_intro.pipelines.simple2d import create_pipeline as simple2d_pipeline
@@ -298,6 +297,8 @@ def test_a_refused_run_starts_nothing_and_records_nothing(
 ):
     project = make_project(tmp_path / "project")
     if change.startswith("a file"):
+        # data/ exists only where make_project copied the MNIST files into it
+        (project / "data").mkdir(exist_ok=True)
         (project / "data/06_models").write_text("not a folder")
     with (
         kedro_project(project),
@@ -311,6 +312,40 @@ def test_a_refused_run_starts_nothing_and_records_nothing(
     assert _runs(project) == []  # not even a parent run
     assert not (project / "data/01_raw/simple2d").exists()
     assert not (project / "data/07_model_output").exists()
+
+
+def test_only_the_sequential_runner_is_accepted_and_checked_first():
+    # run_params["runner"] as KedroSession.run records it ("None": no runner given)
+    for accepted in ({}, {"runner": "None"}, {"runner": str(SequentialRunner())}):
+        check_runner(runner_name(accepted))
+    for runner in (ThreadRunner(), ParallelRunner()):
+        name = type(runner).__name__
+        with pytest.raises(PreflightError) as error:
+            # no catalog: the runner is checked before anything is read
+            RunGuardHook().before_pipeline_run(
+                {"runner": str(runner)}, Pipeline([]), catalog=None
+            )
+        assert str(error.value) == (
+            f"Runner {name} is not supported: this project's hooks (one MLflow "
+            "child run per variant, stopping cleanly on Ctrl-C) need the nodes to "
+            "run one at a time in the main thread. Run with "
+            "--runner=SequentialRunner, the default (or leave out --runner)."
+        )
+
+
+def test_kedro_run_with_another_runner_stops_before_anything_runs(tmp_path):
+    project = make_project(tmp_path / "project")
+    result = _kedro_run(project, "--pipelines", "simple2d", "--runner=ThreadRunner")
+    output = _flat(result.stdout + result.stderr)
+    assert result.returncode != 0
+    assert (
+        "PreflightError: Runner ThreadRunner is not supported: this project's hooks"
+        in output
+    )
+    assert "Run with --runner=SequentialRunner, the default" in output
+    assert _runs(project) == []  # kedro-mlflow opened no run
+    assert not (project / "data/06_models").exists()
+    assert not (project / "data/01_raw/simple2d").exists()
 
 
 def test_registered_pipelines_read_every_shipped_parameter_block():

@@ -1,3 +1,5 @@
+import contextlib
+
 import numpy as np
 import pytest
 import torch
@@ -5,17 +7,20 @@ import torch
 from pytorch_intro.data.points import PointSetGeneratorConfig, generate_point_sets
 from pytorch_intro.models import ModelConfig, build_model
 from pytorch_intro.training import (
-    Adam,
+    AdamState,
+    ModelCopies,
     TrainingConfig,
+    TrainStep,
     evaluate,
-    fit,
     intra_op_threads,
+    learning_rate_schedule,
     objective_for,
-    one_cycle,
     resolve_device,
     seeded,
     to_tensors,
+    train,
 )
+from pytorch_intro.training.runtime import flush_denormals
 from pytorch_intro.validation import ConfigError
 
 
@@ -89,20 +94,25 @@ def test_evaluate_counts_correct_predictions():
 
 
 def _train(seed: int, model_name: str = "mlp"):
-    train, valid = generate_point_sets(
+    train_points, valid_points = generate_point_sets(
         PointSetGeneratorConfig(seed=0, n_train=400, n_valid=100)
     )
-    config = ModelConfig(model_name, 2, 1, [16, 16] if model_name == "mlp" else [])
+    config = ModelConfig(
+        name=model_name,
+        in_features=2,
+        out_features=1,
+        hidden_sizes=[16, 16] if model_name == "mlp" else [],
+    )
     training = TrainingConfig(epochs=3, batch_size=8, lr=1e-2, seed=seed, device="cpu")
-    with seeded(seed):
-        model = build_model(config)
-    history = fit(
-        model,
-        to_tensors(train["samples"], train["annotations"]),
-        to_tensors(valid["samples"], valid["annotations"]),
+    run = train(
+        config,
+        to_tensors(train_points["samples"], train_points["annotations"]),
+        to_tensors(valid_points["samples"], valid_points["annotations"]),
         training,
     )
-    return [(r.epoch, r.train_loss, r.val_loss, r.val_accuracy) for r in history]
+    return [
+        (r.epoch, r.train_loss, r.val_loss, r.val_accuracy) for r in run.histories[0]
+    ]
 
 
 def test_same_seed_gives_identical_metrics_and_different_seeds_differ():
@@ -125,23 +135,27 @@ def test_to_tensors_casts_for_the_model():
     assert x.dtype == torch.float32 and y.dtype == torch.int64
 
 
-@pytest.mark.parametrize(
-    "config",
-    [
-        ModelConfig("mlp", 784, 10, [32]),
-        ModelConfig(
-            "cnn", out_features=10, in_channels=1, channels=[4, 8], kernel_size=3
-        ),
-    ],
-)
-def test_lean_adam_matches_torch_adam_bit_for_bit(config):
+CONFIGS = [
+    ModelConfig(name="mlp", in_features=784, out_features=10, hidden_sizes=[32]),
+    ModelConfig(
+        name="cnn", out_features=10, in_channels=1, channels=[4, 8], kernel_size=3
+    ),
+]
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_the_steps_update_is_torch_adams_bit_for_bit(config):
+    # The step's update (torch.optim.adam.adam on torch.optim.Adam's state)
+    # leaves the parameters bit-identical to torch.optim.Adam(fused=True).step().
     torch.manual_seed(0)
     inputs = torch.randn(64, 1, 28, 28)
     labels = torch.randint(0, 10, (64,))
-    reference, lean = build_model(config), build_model(config)
-    lean.load_state_dict(reference.state_dict())
+    reference = build_model(config)
+    copies = ModelCopies([reference])
+    params = copies.parameters()
     optimizer = torch.optim.Adam(reference.parameters(), lr=1e-3, fused=True)
-    adam = Adam(list(lean.parameters()), lr=1e-3)
+    ours = torch.optim.Adam(params, lr=1e-3, fused=True)
+    step, state = TrainStep(copies, objective_for(10), ours), AdamState.of(ours)
     for start in range(0, 64, 16):
         batch = slice(start, start + 16)
         loss = torch.nn.functional.cross_entropy(
@@ -150,16 +164,44 @@ def test_lean_adam_matches_torch_adam_bit_for_bit(config):
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        loss = torch.nn.functional.cross_entropy(lean(inputs[batch]), labels[batch])
-        adam.step(list(torch.autograd.grad(loss, adam.params)))
-    for (name, expected), actual in zip(
-        reference.named_parameters(), lean.parameters(), strict=True
-    ):
-        assert torch.equal(expected, actual), name
+        step(params, state, 1e-3, inputs[batch][None], labels[batch][None])
+    [ours_by_name] = copies.by_copy(params)
+    for name, expected in reference.named_parameters():
+        assert torch.equal(expected, ours_by_name[name]), name
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_the_steps_gradients_are_autograds(config):
+    torch.manual_seed(0)
+    inputs, labels = torch.randn(16, 1, 28, 28), torch.randint(0, 10, (16,))
+    model = build_model(config)
+    copies = ModelCopies([model])
+    optimizer = torch.optim.Adam(copies.parameters(), lr=1e-3)
+    step = TrainStep(copies, objective_for(10), optimizer)
+    grads, losses = step.gradients(copies.parameters(), inputs[None], labels[None])
+    loss = torch.nn.functional.cross_entropy(model(inputs), labels)
+    expected = torch.autograd.grad(loss, list(model.parameters()))
+    assert torch.equal(losses[0], loss.detach())
+    [ours] = copies.by_copy(grads)
+    for (name, _), gradient in zip(model.named_parameters(), expected, strict=True):
+        assert torch.equal(ours[name], gradient), name
+
+
+def _rates(total: int, peak: float) -> list[float]:
+    """The learning rate of each step of a one-cycle run of ``total`` steps."""
+    optimizer = torch.optim.Adam([torch.zeros(1)], lr=peak)
+    config = TrainingConfig(epochs=1, batch_size=1, lr=peak, schedule="onecycle")
+    schedule = learning_rate_schedule(optimizer, config, total)
+    rates = []
+    for _ in range(total):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        schedule.step()
+    return rates
 
 
 def test_one_cycle_warms_up_to_the_peak_then_anneals():
-    rates = [one_cycle(step, 100, 0.01) for step in range(100)]
+    rates = _rates(100, 0.01)
     assert rates[0] == pytest.approx(0.01 / 25)
     assert max(rates) == pytest.approx(0.01) and rates.index(max(rates)) == 25
     assert rates[-1] < 0.01 / 100
@@ -168,20 +210,22 @@ def test_one_cycle_warms_up_to_the_peak_then_anneals():
 
 
 def test_a_one_cycle_run_is_seeded_and_learns():
-    train, valid = generate_point_sets(PointSetGeneratorConfig(seed=0, n_train=600))
+    train_points, valid_points = generate_point_sets(
+        PointSetGeneratorConfig(seed=0, n_train=600)
+    )
     config = TrainingConfig(epochs=3, batch_size=32, lr=0.05, schedule="onecycle")
-    runs = []
-    for _ in range(2):
-        with seeded(0):
-            model = build_model(ModelConfig("mlp", 2, 1, [16, 16]))
-        runs.append(
-            fit(
-                model,
-                to_tensors(train["samples"], train["annotations"]),
-                to_tensors(valid["samples"], valid["annotations"]),
-                config,
-            )
-        )
+    model = ModelConfig(
+        name="mlp", in_features=2, out_features=1, hidden_sizes=[16, 16]
+    )
+    runs = [
+        train(
+            model,
+            to_tensors(train_points["samples"], train_points["annotations"]),
+            to_tensors(valid_points["samples"], valid_points["annotations"]),
+            config,
+        ).histories[0]
+        for _ in range(2)
+    ]
     assert [r.val_accuracy for r in runs[0]] == [r.val_accuracy for r in runs[1]]
     assert runs[0][-1].val_accuracy > 0.9
 
@@ -189,3 +233,70 @@ def test_a_one_cycle_run_is_seeded_and_learns():
 def test_unknown_schedule_is_rejected():
     with pytest.raises(ConfigError, match="schedule"):
         TrainingConfig(epochs=1, batch_size=8, lr=0.1, schedule="cosine")
+
+
+def _subnormal_count(tensors) -> int:
+    tiny = torch.finfo(torch.float32).tiny
+    return sum(int(((t != 0) & (t.abs() < tiny)).sum()) for t in tensors)
+
+
+def test_flushing_subnormals_changes_no_result():
+    # A 2D MLP at a high learning rate: units die, their Adam moments decay
+    # into subnormal floats. Flushed or not, the parameters are bit-identical.
+    train_points, _ = generate_point_sets(PointSetGeneratorConfig(seed=0))
+    x, y = to_tensors(train_points["samples"], train_points["annotations"])
+    config = ModelConfig(
+        name="mlp", in_features=2, out_features=1, hidden_sizes=[16, 16]
+    )
+
+    def run(flush: bool):
+        copies = ModelCopies([_seeded_model(config)])
+        params = copies.parameters()
+        optimizer = torch.optim.Adam(params, lr=3e-2, fused=True)
+        state, step = (
+            AdamState.of(optimizer),
+            TrainStep(copies, objective_for(1), optimizer),
+        )
+        generator = torch.Generator().manual_seed(0)
+        with (
+            intra_op_threads(1),
+            flush_denormals() if flush else contextlib.nullcontext(),
+        ):
+            for _ in range(3000):
+                index = torch.randint(0, len(x), (8,), generator=generator)
+                step(params, state, 3e-2, [x[index]], [y[index]])
+        moments = state.exp_avgs + state.exp_avg_sqs
+        return [p.detach().clone() for p in params], _subnormal_count(moments)
+
+    (kept, subnormals), (flushed, none) = run(False), run(True)
+    assert subnormals > 0 and none == 0  # the case arises, and is flushed
+    assert all(torch.equal(a, b) for a, b in zip(kept, flushed, strict=True))
+
+
+def test_flush_denormals_restores_the_previous_setting():
+    subnormal = 1e-40  # below float32's smallest normal number
+    with flush_denormals() as supported:
+        inside = torch.tensor([subnormal]).item()
+    assert torch.tensor([subnormal]).item() > 0
+    if supported:
+        assert inside == 0.0
+
+
+def test_the_epoch_gather_into_preallocated_buffers_is_indexing():
+    # What the epoch loop does (index_select into buffers allocated once)
+    # against plain indexing, for a channels-last image batch and labels.
+    images = torch.rand(64, 1, 28, 28).contiguous(memory_format=torch.channels_last)
+    labels = torch.randint(0, 10, (64,))
+    order = torch.randperm(64, generator=torch.Generator().manual_seed(0))
+    buffer, label_buffer = torch.empty_like(images), torch.empty_like(labels)
+    for _ in range(2):  # reused from epoch to epoch
+        torch.index_select(images, 0, order, out=buffer)
+        torch.index_select(labels, 0, order, out=label_buffer)
+    assert torch.equal(buffer, images[order])
+    assert torch.equal(label_buffer, labels[order])
+    assert buffer.is_contiguous(memory_format=torch.channels_last)
+
+
+def _seeded_model(config: ModelConfig, seed: int = 0) -> torch.nn.Module:
+    with seeded(seed):
+        return build_model(config)

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from pytorch_intro.pipelines import reporting, simple2d
+from pytorch_intro.reporting.sections.simple2d import Results
 from tests.conftest import RUN_IDENTITY, load_parameters, parameter_feed, run_in_memory
 
 
@@ -17,25 +18,33 @@ def simple2d_outputs():
 
 def test_2d_results_hold_each_variants_numbers_and_figures(simple2d_outputs):
     results = simple2d_outputs["simple2d_results"]
-    assert json.loads(json.dumps(results)) == results  # plain JSON for the catalog
-    assert results["identity"] == RUN_IDENTITY
-    assert results["data"]["features"] == dict(simple2d.VARIANTS)
-    assert results["data"]["origin"] == "generated"
-    assert results["data"]["seed"] == 0
-    assert sum(results["data"]["class_counts"]) == results["data"]["n_valid"]
-    assert set(results["variants"]) == set(simple2d.VARIANTS)
-    for name, variant in results["variants"].items():
-        assert variant["summary"] == simple2d_outputs[f"simple2d.{name}.summary"]
-        assert variant["n_params_model"] == variant["summary"]["n_params"]
-        assert len(variant["history"]) == variant["summary"]["epochs"]
-        assert set(variant["figures"]) == {
+    assert isinstance(results, Results)
+    text = results.model_dump_json()  # JSON for the catalog, read back exactly
+    assert Results.model_validate_json(text) == results
+    stored = json.loads(text)
+    assert results.identity.model_dump() == RUN_IDENTITY
+    assert results.data.features == dict(simple2d.VARIANTS)
+    assert results.data.origin == "generated"
+    assert results.data.seed == 0
+    assert sum(results.data.class_counts) == results.data.n_valid
+    assert set(results.variants) == set(simple2d.VARIANTS)
+    for name, variant in results.variants.items():
+        summary = simple2d_outputs[f"simple2d.{name}.summary"]
+        assert variant.summary.model_dump() == summary
+        assert variant.n_params_model == variant.summary.n_params
+        assert len(variant.history) == variant.summary.epochs
+        assert set(variant.figures) == {
             "learning_curves",
             "confusion_heatmap",
             "decision_boundary",
         }
-        for encoded in variant["figures"].values():
-            assert base64.b64decode(encoded).startswith(b"\x89PNG")
-    assert base64.b64decode(results["figures"]["point_sets"]).startswith(b"\x89PNG")
+        for png in variant.figures.values():
+            assert png.startswith(b"\x89PNG")  # bytes in Python
+        for encoded in stored["variants"][name]["figures"].values():
+            assert base64.b64decode(encoded).startswith(b"\x89PNG")  # base64 in JSON
+    assert results.figures["point_sets"].startswith(b"\x89PNG")
+    point_sets = stored["figures"]["point_sets"]
+    assert base64.b64decode(point_sets).startswith(b"\x89PNG")
 
 
 def test_report_of_the_2d_run_with_digits_missing(simple2d_outputs):

@@ -1,11 +1,13 @@
 """Verified downloads from a list of mirrors, with retries and no half files.
 
-``download_file`` streams a file into a temporary ``.part`` file beside its
-destination, hashing while it writes, and gives it its final name only once the
-size and the SHA-256 digest check out. Transient network errors are retried on
-the same mirror with exponential backoff; anything else moves on to the next
-mirror. Only the standard library (``urllib``) and ``tqdm`` are used, so this
-module can be imported without Kedro or MLflow.
+pooch does the transfer (``HTTPDownloader``, on ``requests``), the temporary file
+and the SHA-256 check. Ours is the policy: mirrors are tried in order, transient
+network errors are retried on the same mirror with exponential backoff, anything
+else moves on to the next mirror, and each failure gets a short, stable reason.
+pooch would replace a file in its way, so each attempt downloads into a private
+hidden folder beside the destination, and the verified file is then linked into
+place, which fails rather than replace anything. Only the standard library,
+pooch, requests and tqdm are used: no Kedro or MLflow.
 """
 
 from __future__ import annotations
@@ -16,23 +18,30 @@ import logging
 import os
 import re
 import socket
+import stat
 import sys
+import tempfile
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import BinaryIO
 
+import pooch
+import requests
+from pooch.core import stream_download
 from tqdm import tqdm
 
 logger = logging.getLogger(__name__)
 
-USER_AGENT = (
-    f"pytorch_intro-download Python-urllib/{sys.version_info[0]}.{sys.version_info[1]}"
-)
-_CHUNK_SIZE = 1 << 16
+USER_AGENT = f"pytorch_intro-download pooch/{pooch.__version__.lstrip('v')}"
+# requests would ask for gzip and silently unpack a .gz file that a server sends
+# with Content-Encoding: gzip; ask for the bytes as stored, as urllib did.
+_REQUEST = {
+    "chunk_size": 1 << 16,
+    "headers": {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"},
+}
+_BAR_STYLE = {"unit": "B", "unit_scale": True, "unit_divisor": 1024, "leave": False}
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+_POOCH_MISMATCH = re.compile(r"but got ([0-9a-f]+)")  # pooch's hash_matches message
 
 
 class DownloadError(OSError):
@@ -65,6 +74,13 @@ class _AttemptFailed(Exception):
         self.transient = transient
 
 
+class _ProgressBar(tqdm):
+    """A bar pooch always drives: it skips a falsy one, and tqdm's bool() is total > 0."""
+
+    def __bool__(self) -> bool:
+        return True
+
+
 def sha256_of(path: str | Path, chunk_size: int = 1 << 20) -> str:
     """Return the SHA-256 hex digest of a file, read in chunks.
 
@@ -95,7 +111,7 @@ def download_file(
     """Download one file from the first mirror that delivers it intact.
 
     Args:
-        urls: The same file at several mirrors, tried in order.
+        urls: The same file at several HTTP(S) mirrors, tried in order.
         destination: Where the file goes; its parent is created if needed.
         sha256: The expected hex digest; the file is verified before it gets its
             final name.
@@ -109,7 +125,8 @@ def download_file(
         ``destination`` as a ``Path``.
 
     Raises:
-        FileExistsError: ``destination`` already exists; it is left untouched.
+        FileExistsError: ``destination`` already exists (or appeared during the
+            download); it is left untouched.
         DownloadError: No mirror delivered a file with the expected digest.
         ValueError: No URLs, a malformed digest, or ``retries`` below 1.
     """
@@ -173,148 +190,104 @@ def _check_arguments(
 def _attempt(
     url: str, destination: Path, sha256: str, timeout: float, progress: bool
 ) -> None:
-    """Fetch ``url`` once into a temp file and move it onto ``destination`` if valid.
+    """Fetch ``url`` once; if the digest matches, give the file its final name.
 
-    Raises ``_AttemptFailed`` for problems with the mirror; local errors (disk
-    full, permissions) and interruptions propagate, since another mirror would
-    not help. The temp file is removed whatever happens.
+    Raises ``_AttemptFailed`` for problems with the mirror; local errors (disk full,
+    permissions) and interruptions propagate. The private folder goes, whatever
+    happens (KeyboardInterrupt included), with anything pooch left in it.
     """
-    fd, tmp = _create_part_file(destination)
+    with tempfile.TemporaryDirectory(
+        prefix=f".{destination.name}.", suffix=".part", dir=destination.parent
+    ) as private:
+        part = Path(private) / destination.name
+        bar = _ProgressBar(desc=destination.name, disable=not progress, **_BAR_STYLE)
+        with bar:
+            downloader = pooch.HTTPDownloader(bar, timeout=timeout, **_REQUEST)
+            try:
+                stream_download(url, part, f"sha256:{sha256}", downloader)
+            except (ValueError, requests.RequestException) as error:
+                raise _failure(error, sha256) from error
+        _publish(part, destination)
+
+
+def _publish(part: Path, destination: Path) -> None:
+    """Move the verified ``part`` onto ``destination``, never replacing a file there.
+
+    pooch's temporary file has mode 0600: give it the mode of any new file here,
+    and make its bytes durable before they become visible.
+    """
+    probe = os.open(part.with_name(".mode"), os.O_WRONLY | os.O_CREAT, 0o666)
+    mode = stat.S_IMODE(os.fstat(probe).st_mode)  # 0o666 less the umask
+    os.close(probe)
+    os.chmod(part, mode)
+    with open(part, "rb+") as stream:
+        os.fsync(stream.fileno())
+    appeared = f"{destination} appeared during the download; not overwriting it"
     try:
-        with os.fdopen(fd, "wb") as out:
-            received, length, actual = _stream(
-                url, out, timeout, progress, destination.name
-            )
-            out.flush()
-            # Make the bytes durable before the rename makes them visible.
-            os.fsync(out.fileno())
-        if length is not None and received != length:
-            raise _AttemptFailed(
-                _truncated(received, length), transient=received < length
-            )
-        if actual != sha256:
-            raise _AttemptFailed(
-                f"sha256 mismatch: got {actual}, expected {sha256}", transient=False
-            )
-        # Someone may have created the file while we downloaded; os.replace would
-        # silently overwrite it, so check once more (a tiny race window remains).
+        # Unlike a rename, a hard link fails if the name is taken.
+        os.link(part, destination)
+    except FileExistsError:
+        raise FileExistsError(appeared) from None
+    except OSError:
+        # No hard links on this file system: check, then rename (a tiny race remains).
         if os.path.lexists(destination):
-            raise FileExistsError(f"{destination} appeared during the download")
-        os.replace(tmp, destination)
-    except BaseException:
-        # Including KeyboardInterrupt: never leave a .part file behind.
-        tmp.unlink(missing_ok=True)
-        raise
+            raise FileExistsError(appeared) from None
+        os.rename(part, destination)
 
 
-def _create_part_file(destination: Path) -> tuple[int, Path]:
-    """Create a unique hidden ``.part`` file beside ``destination``; return (fd, path).
-
-    Like ``tempfile.mkstemp``, but with mode 0o666 filtered by the umask, so the
-    finished file gets the permissions of any other new file instead of 0600.
-    """
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    for _ in range(100):
-        path = destination.with_name(f".{destination.name}.{os.urandom(6).hex()}.part")
-        try:
-            return os.open(path, flags, 0o666), path
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"could not create a unique .part file for {destination}")
-
-
-def _stream(
-    url: str, out: BinaryIO, timeout: float, progress: bool, label: str
-) -> tuple[int, int | None, str]:
-    """Copy the body of ``url`` into ``out``.
-
-    Returns:
-        (bytes received, Content-Length or None, SHA-256 hex digest of the bytes).
-    """
-    try:
-        request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
-        response = urllib.request.urlopen(request, timeout=timeout)
-    except urllib.error.HTTPError as error:
-        error.close()  # it holds the open response
-        transient = error.code == 429 or error.code >= 500
-        raise _AttemptFailed(
-            f"HTTP {error.code} {error.reason}".rstrip(), transient=transient
-        ) from error
-    except urllib.error.URLError as error:
-        # A reason that is an OSError is a network problem (refused, DNS, timeout);
-        # a string reason is a bad URL (unknown scheme...), which retrying won't fix.
-        # A host name that does not resolve (no network, no DNS) will not resolve
-        # a second later either: go straight to the next mirror.
-        transient = isinstance(error.reason, OSError) and not isinstance(
-            error.reason, socket.gaierror
+def _failure(error: Exception, sha256: str) -> _AttemptFailed:
+    """A short, stable reason for what pooch or requests raised, and whether to retry."""
+    if isinstance(error, requests.HTTPError) and error.response is not None:
+        response = error.response
+        response.close()  # it holds the connection
+        code = response.status_code
+        reason = f"HTTP {code} {response.reason}".rstrip()
+        return _AttemptFailed(reason, transient=code == 429 or code >= 500)
+    if not isinstance(error, requests.RequestException):
+        # pooch's digest check (it has already deleted the file).
+        got = _POOCH_MISMATCH.search(str(error))
+        reason = (
+            f"sha256 mismatch: got {got[1]}, expected {sha256}" if got else str(error)
         )
-        raise _AttemptFailed(_describe(error.reason), transient=transient) from error
-    except (ValueError, http.client.InvalidURL) as error:
-        raise _AttemptFailed(f"invalid URL: {error}", transient=False) from error
-    except (OSError, http.client.HTTPException) as error:
-        # getresponse() runs outside urllib's URLError wrapper, so a read timeout
-        # or a dropped connection before the status line arrives bare.
-        raise _AttemptFailed(_describe(error), transient=True) from error
-
-    with response:
-        length = _content_length(response)
-        digest = hashlib.sha256()
-        received = 0
-        with tqdm(
-            total=length,
-            unit="B",
-            unit_scale=True,
-            unit_divisor=1024,
-            desc=label,
-            disable=not progress,
-            leave=False,
-        ) as bar:
-            while True:
-                # Only the network read is guarded: a failed write is a local
-                # problem and must not be mistaken for a flaky mirror.
-                try:
-                    chunk = response.read(_CHUNK_SIZE)
-                except http.client.IncompleteRead as error:
-                    received += len(error.partial)
-                    reason = (
-                        _truncated(received, length)
-                        if length is not None
-                        else f"truncated after {received} bytes"
-                    )
-                    raise _AttemptFailed(reason, transient=True) from error
-                except (OSError, http.client.HTTPException) as error:
-                    raise _AttemptFailed(_describe(error), transient=True) from error
-                if not chunk:
-                    break
-                out.write(chunk)
-                digest.update(chunk)
-                received += len(chunk)
-                bar.update(len(chunk))
-    return received, length, digest.hexdigest()
+        return _AttemptFailed(reason, transient=False)
+    if isinstance(error, ValueError):  # MissingSchema, InvalidSchema, InvalidURL
+        return _AttemptFailed(f"invalid URL: {error}", transient=False)
+    causes = list(_causes(error))
+    for kind, describe, transient in _NETWORK_REASONS:
+        cause = next((cause for cause in causes if isinstance(cause, kind)), None)
+        if cause is not None:
+            return _AttemptFailed(describe(cause), transient=transient)
+    return _AttemptFailed(_describe(causes[-1]), transient=True)
 
 
-def _content_length(response) -> int | None:
-    """The Content-Length header as an int, or None if absent or unparsable."""
-    value = response.headers.get("Content-Length")
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
-        return None
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    """``error``, then what it wraps: requests and urllib3 keep the underlying error
+    in ``args``, in ``reason`` (``MaxRetryError``) or in ``__cause__``."""
+    yield error
+    for inner in (*error.args, getattr(error, "reason", None), error.__cause__):
+        if isinstance(inner, BaseException) and inner is not error:
+            yield from _causes(inner)
 
 
-def _truncated(received: int, length: int) -> str:
-    if received < length:
-        return f"truncated: {received} of {length} bytes"
-    return f"too long: {received} bytes, Content-Length said {length}"
+def _describe(error: BaseException) -> str:
+    text = str(error)
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
-def _describe(error: object) -> str:
-    """A short, stable reason for a network error (used in logs and DownloadError)."""
-    if isinstance(error, TimeoutError):  # socket.timeout is an alias since 3.10
-        return "timed out"
-    if isinstance(error, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(error, BaseException):
-        text = str(error)
-        return f"{type(error).__name__}: {text}" if text else type(error).__name__
-    return str(error)
+def _truncated(short: http.client.IncompleteRead) -> str:
+    # urllib3 counts the bytes it read; http.client keeps them.
+    received = short.partial if isinstance(short.partial, int) else len(short.partial)
+    if short.expected is None:
+        return f"truncated after {received} bytes"
+    return f"truncated: {received} of {received + short.expected} bytes"
+
+
+# What a network error wraps, most telling first: (kind, reason, retry the mirror?).
+# A host name that does not resolve (no network, no DNS) will not resolve a second
+# later either: go straight to the next mirror.
+_NETWORK_REASONS = (
+    (ConnectionRefusedError, lambda _: "connection refused", True),
+    (socket.gaierror, _describe, False),
+    ((TimeoutError, requests.Timeout), lambda _: "timed out", True),
+    (http.client.IncompleteRead, _truncated, True),
+)

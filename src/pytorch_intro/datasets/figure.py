@@ -5,6 +5,8 @@ from __future__ import annotations
 from kedro.io.core import get_filepath_str
 from kedro_datasets.matplotlib import MatplotlibDataset
 
+from pytorch_intro.internals import filesystem, load_path, protocol
+
 
 class FigureDataset(MatplotlibDataset):
     """A matplotlib ``Figure`` saved as a PNG file; loading returns the PNG bytes.
@@ -15,6 +17,6 @@ class FigureDataset(MatplotlibDataset):
     """
 
     def load(self) -> bytes:  # type: ignore[override]
-        load_path = get_filepath_str(self._get_load_path(), self._protocol)
-        with self._fs.open(load_path, mode="rb") as file:
+        path = get_filepath_str(load_path(self), protocol(self))
+        with filesystem(self).open(path, mode="rb") as file:
             return file.read()

@@ -11,6 +11,7 @@ import numpy as np
 from kedro.io import AbstractVersionedDataset, DatasetError, Version
 
 from pytorch_intro.data.points import PointSet, validate_point_set
+from pytorch_intro.internals import filepath, load_path, save_path, version
 
 
 class PointSetDataset(AbstractVersionedDataset[PointSet, PointSet]):
@@ -55,9 +56,9 @@ class PointSetDataset(AbstractVersionedDataset[PointSet, PointSet]):
 
     def load(self) -> PointSet:
         try:
-            path = Path(self._get_load_path())
+            path = Path(load_path(self))
         except DatasetError:  # versioned, and no version saved yet
-            path = Path(self._filepath)
+            path = Path(filepath(self))
         try:
             with path.open("rb") as handle, np.load(handle, allow_pickle=False) as data:
                 arrays = {key: data[key] for key in data.files}
@@ -76,13 +77,13 @@ class PointSetDataset(AbstractVersionedDataset[PointSet, PointSet]):
 
     def save(self, data: PointSet) -> None:
         if self._read_only:
-            path = Path(self._filepath)
+            path = Path(filepath(self))
             raise DatasetError(
                 f"{path} is read-only in the catalog: it holds your own raw data "
                 "and is never overwritten"
             )
         points = validate_point_set(data, source="data to save")
-        path = Path(self._get_save_path())
+        path = Path(save_path(self))
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(
             dir=path.parent, prefix=f".{path.stem}.", suffix=".npz"
@@ -97,13 +98,13 @@ class PointSetDataset(AbstractVersionedDataset[PointSet, PointSet]):
 
     def _exists(self) -> bool:
         try:
-            return Path(self._get_load_path()).is_file()
+            return Path(load_path(self)).is_file()
         except DatasetError:
             return False
 
     def _describe(self) -> dict[str, Any]:
         return {
-            "filepath": str(self._filepath),
+            "filepath": str(filepath(self)),
             "read_only": self._read_only,
-            "version": self._version,
+            "version": version(self),
         }

@@ -1,23 +1,46 @@
-"""A versioned JSON dataset of one pipeline's results, read by the report."""
+"""A versioned JSON dataset of one pipeline's typed results, read by the report."""
 
 from __future__ import annotations
 
-from typing import Any
-
+from kedro.io import DatasetError
 from kedro.io.core import VersionNotFoundError
 from kedro_datasets.json import JSONDataset
 
+from pytorch_intro.internals import load_path, save_unwrapped
+from pytorch_intro.reporting.results import ProblemResults
+from pytorch_intro.reporting.sections import parse_results
+
 
 class ResultsDataset(JSONDataset):
-    """A versioned JSON document; loads ``None`` while no version has been saved.
+    """A problem's :class:`~pytorch_intro.reporting.results.ProblemResults` as a
+    versioned JSON document; loads ``None`` while no version has been saved.
 
-    The report reads the latest results of every pipeline, including pipelines
-    that have never run (it then says so), which a plain dataset would refuse.
-    A file that exists but cannot be read is still an error.
+    The report reads the latest results of every problem, including problems
+    whose pipeline has never run (it then says so), which a plain dataset would
+    refuse. A file that exists but does not validate against its problem's
+    results model (corrupt, or written by another version of the project) is an
+    error naming the file.
     """
 
-    def load(self) -> Any:
+    def load(self) -> ProblemResults | None:
         try:
-            return super().load()
+            data = super().load()
         except VersionNotFoundError:
             return None
+        try:
+            return parse_results(data)
+        except ValueError as error:  # pydantic's ValidationError included
+            raise DatasetError(
+                f"{load_path(self)}: not valid results ({error}). Was it "
+                "written by another version of the project? Run its pipeline "
+                "again to write a new version."
+            ) from error
+
+    def save(self, data: ProblemResults) -> None:
+        if not isinstance(data, ProblemResults):
+            raise DatasetError(
+                f"{type(self).__name__} saves ProblemResults, not {type(data).__name__}"
+            )
+        # JSONDataset's own save, unwrapped as Kedro itself does: the wrapped one,
+        # inside this (also wrapped) save, would pick a second save version
+        save_unwrapped(JSONDataset, self, data.model_dump(mode="json"))

@@ -7,6 +7,7 @@ from typing import Any
 
 from kedro.io import AbstractVersionedDataset, Version
 
+from pytorch_intro.internals import filepath, load_path, save_path, version
 from pytorch_intro.models.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 
 
@@ -28,16 +29,16 @@ class TorchModelDataset(AbstractVersionedDataset[Checkpoint, Checkpoint]):
         self.metadata = metadata
 
     def load(self) -> Checkpoint:
-        return load_checkpoint(Path(self._get_load_path()))
+        return load_checkpoint(Path(load_path(self)))
 
     def save(self, data: Checkpoint) -> None:
-        save_checkpoint(data, Path(self._get_save_path()))
+        save_checkpoint(data, Path(save_path(self)))
 
     def _exists(self) -> bool:
         try:
-            return Path(self._get_load_path()).is_file()
+            return Path(load_path(self)).is_file()
         except Exception:  # no version saved yet
             return False
 
     def _describe(self) -> dict[str, Any]:
-        return {"filepath": str(self._filepath), "version": self._version}
+        return {"filepath": str(filepath(self)), "version": version(self)}

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import Annotated, Any, Literal
 
+from pydantic import Field, model_validator
 from torch import nn
 
 from pytorch_intro.models.classifiers import (
@@ -12,7 +12,7 @@ from pytorch_intro.models.classifiers import (
     LinearClassifier,
     MLPClassifier,
 )
-from pytorch_intro.validation import ConfigError, check_choice, check_int
+from pytorch_intro.validation import Config, ConfigError
 
 # name -> (class, the config fields its constructor takes)
 MODELS: dict[str, tuple[type[nn.Module], tuple[str, ...]]] = {
@@ -21,11 +21,12 @@ MODELS: dict[str, tuple[type[nn.Module], tuple[str, ...]]] = {
     "cnn": (ConvClassifier, ("in_channels", "channels", "kernel_size", "out_features")),
 }
 # Fields a model may leave empty: an MLP without hidden layers is a linear model.
-_OPTIONAL = {"hidden_sizes"}
+OPTIONAL = {"hidden_sizes"}
+
+Size = Annotated[int, Field(ge=1)]
 
 
-@dataclass
-class ModelConfig:
+class ModelConfig(Config):
     """An architecture: a registered model name and its constructor arguments.
 
     ``linear`` takes ``in_features`` and ``out_features``; ``mlp`` also
@@ -37,51 +38,33 @@ class ModelConfig:
             not take, or a size that is not a positive integer.
     """
 
-    name: str
-    in_features: int | None = None
-    out_features: int | None = None
-    hidden_sizes: list[int] = field(default_factory=list)
-    in_channels: int | None = None
-    channels: list[int] = field(default_factory=list)
-    kernel_size: int | None = None
+    section = "model"
 
-    def __post_init__(self) -> None:
-        check_choice("name", self.name, MODELS)
+    name: Literal["linear", "mlp", "cnn"]
+    in_features: Size | None = None
+    out_features: Size | None = None
+    hidden_sizes: list[Size] = []
+    in_channels: Size | None = None
+    channels: list[Size] = []
+    kernel_size: Size | None = None
+
+    @model_validator(mode="after")
+    def _fields_of_the_model(self) -> ModelConfig:
         takes = MODELS[self.name][1]
-        for spec in fields(self):
-            key = spec.name
-            if key == "name":
-                continue
-            value = getattr(self, key)
-            unset = value is None or value == []
-            if key not in takes:
-                if not unset:
-                    raise ConfigError(
-                        f"{key} is not used by model '{self.name}' "
-                        f"(it takes: {', '.join(takes)})"
-                    )
-            elif unset and key not in _OPTIONAL:
-                raise ConfigError(f"model '{self.name}' needs {key}")
-            elif isinstance(value, list | tuple):
-                setattr(
-                    self,
-                    key,
-                    [
-                        check_int(f"{key}[{i}]", v, minimum=1)
-                        for i, v in enumerate(value)
-                    ],
+        for key in type(self).model_fields:
+            unset = getattr(self, key) in (None, [])
+            if key != "name" and key not in takes and not unset:
+                raise ConfigError(
+                    f"{key} is not used by model '{self.name}' "
+                    f"(it takes: {', '.join(takes)})"
                 )
-            elif spec.type.startswith("list"):
-                raise ConfigError(f"{key} must be a list of integers, got {value!r}")
-            else:
-                check_int(key, value, minimum=1)
+            if key in takes and unset and key not in OPTIONAL:
+                raise ConfigError(f"model '{self.name}' needs {key}")
+        return self
 
     def to_dict(self) -> dict[str, Any]:
         """The fields the model takes, as plain Python values."""
-        takes = MODELS[self.name][1]
-        return {"name": self.name} | {
-            key: value for key, value in asdict(self).items() if key in takes
-        }
+        return self.model_dump(include={"name", *MODELS[self.name][1]})
 
 
 def build_model(config: ModelConfig) -> nn.Module:

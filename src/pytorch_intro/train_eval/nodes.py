@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import fields, replace
 from typing import Any
 
 import pandas as pd
@@ -12,7 +11,6 @@ from matplotlib.figure import Figure
 from pytorch_intro.models import (
     Checkpoint,
     ModelConfig,
-    build_model,
     count_parameters,
     make_checkpoint,
     model_from_checkpoint,
@@ -20,19 +18,16 @@ from pytorch_intro.models import (
 )
 from pytorch_intro.reporting import plot_confusion_matrix as _plot_confusion_matrix
 from pytorch_intro.reporting import plot_learning_curves as _plot_learning_curves
-from pytorch_intro.reporting.report import Results, variant_results
+from pytorch_intro.reporting.results import VariantResults
 from pytorch_intro.training import (
     TrainingConfig,
     confusion_matrix,
     evaluate,
-    fit,
-    history_records,
-    seeded,
     to_tensors,
     top_confusions,
+    train,
 )
-from pytorch_intro.training.seeds import fit_seeds
-from pytorch_intro.validation import ConfigError, as_config
+from pytorch_intro.validation import ConfigError
 
 LabelledSet = dict[str, Any]
 TOP_CONFUSIONS = 5  # largest off-diagonal cells reported per variant
@@ -43,16 +38,11 @@ def resolve_training(
 ) -> TrainingConfig:
     """The problem's shared training settings with the variant's own ``training``
     overrides (if any) on top, e.g. more epochs for one model."""
-    training = as_config(TrainingConfig, training)
-    overrides = dict(variant.get("training") or {})
-    allowed = {f.name for f in fields(TrainingConfig)}
-    unknown = sorted(set(overrides) - allowed)
-    if unknown:
-        raise ConfigError(
-            f"training: unknown key(s) {', '.join(unknown)} in the variant's "
-            f"overrides; allowed: {', '.join(sorted(allowed))}"
-        )
-    return replace(training, **overrides)
+    training = TrainingConfig.model_validate(training)
+    try:
+        return training.with_overrides(variant.get("training") or {})
+    except ConfigError as error:
+        raise ConfigError(f"the variant's training overrides: {error}") from None
 
 
 def train_model(
@@ -60,30 +50,29 @@ def train_model(
     valid_set: LabelledSet,
     model: ModelConfig,
     training: TrainingConfig,
-) -> tuple[Checkpoint, pd.DataFrame]:
-    """Train a freshly seeded model; return its checkpoint and per-epoch history.
+) -> tuple[Checkpoint, pd.DataFrame, dict[str, Any]]:
+    """Train a freshly seeded model; return its checkpoint, per-epoch history
+    and how the training step ran (compiled or eager, compile seconds).
 
     With ``training.seeds > 1`` that many seeds train together; the history
     then also holds the mean and standard deviation of their accuracy.
     """
-    model, training = as_config(ModelConfig, model), as_config(TrainingConfig, training)
-    seeds = [training.seed + k for k in range(training.seeds)]
-    nets = []
-    for seed in seeds:
-        with seeded(seed):
-            nets.append(build_model(model))
-    train = to_tensors(train_set["samples"], train_set["annotations"])
-    valid = to_tensors(valid_set["samples"], valid_set["annotations"])
-    if len(seeds) == 1:
-        histories = [fit(nets[0], train, valid, training, name=model.name)]
-    else:
-        nets, histories = fit_seeds(nets, seeds, train, valid, training, model.name)
-    history = pd.DataFrame(history_records(histories[0]))
-    if len(seeds) > 1:
-        accuracy = pd.DataFrame([[r.val_accuracy for r in h] for h in histories])
-        history["val_accuracy_mean"] = accuracy.mean().to_numpy()
-        history["val_accuracy_std"] = accuracy.std().to_numpy()
-    return make_checkpoint(nets[0], model), history
+    model, training = (
+        ModelConfig.model_validate(model),
+        TrainingConfig.model_validate(training),
+    )
+    run = train(
+        model,
+        to_tensors(train_set["samples"], train_set["annotations"]),
+        to_tensors(valid_set["samples"], valid_set["annotations"]),
+        training,
+    )
+    step = {
+        "compile": training.compile,
+        "step": run.step,
+        "compile_seconds": round(run.compile_seconds, 2),
+    }
+    return make_checkpoint(run.model, model), pd.DataFrame(run.history()), step
 
 
 def evaluate_model(
@@ -162,10 +151,11 @@ def summarize_run(
     train_set: LabelledSet,
     parameter_counts: pd.DataFrame,
     confusions: list[dict[str, Any]],
+    training_step: dict[str, Any],
 ) -> dict[str, Any]:
     """The run's parameters, as recorded for comparison (MLflow params, report)."""
-    training = as_config(TrainingConfig, training)
-    return {
+    training = TrainingConfig.model_validate(training)
+    return training_step | {
         "title": title,
         "architecture": json.dumps(model["architecture"], separators=(",", ":")),
         "n_params": int(parameter_counts["params"].sum()),
@@ -190,9 +180,9 @@ def collect_variant_results(
     confusion_matrix: pd.DataFrame,
     top_confusions: list[dict[str, Any]],
     **figures: bytes,
-) -> Results:
+) -> VariantResults:
     """The variant's numbers and figures (PNG bytes), as the report reads them."""
-    return variant_results(
+    return VariantResults(
         summary=summary,
         metrics=metrics,
         history=history.to_dict("records"),

@@ -60,7 +60,7 @@ def create_template(figures: Iterable[str] = ()) -> Pipeline:
             Node(
                 train_model,
                 ["train_set", "valid_set", "params:model", "training_config"],
-                ["model", "history"],
+                ["model", "history", "training_step"],
                 name="train_model",
             ),
             Node(
@@ -102,6 +102,7 @@ def create_template(figures: Iterable[str] = ()) -> Pipeline:
                     "train_set",
                     "parameter_counts",
                     "top_confusions",
+                    "training_step",
                 ],
                 "summary",
                 name="summarize_run",

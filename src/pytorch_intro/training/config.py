@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from typing import Annotated, Literal
 
 import torch
+from pydantic import Field, field_validator
 
-from pytorch_intro.validation import (
-    ConfigError,
-    check_choice,
-    check_int,
-    check_positive_float,
-)
+from pytorch_intro.validation import Config, ConfigError
 
-_DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
-SCHEDULES = ("constant", "onecycle")
+DEVICES = ("auto", "cpu", "cuda", "cuda:N", "mps")
 
 
-@dataclass
-class TrainingConfig:
+class TrainingConfig(Config):
     """How to train: the assignment's optimiser (Adam) on shuffled mini-batches.
 
     Attributes:
@@ -31,37 +24,51 @@ class TrainingConfig:
             ``cuda:N`` or ``mps``.
         num_threads: intra-op CPU threads while training; 0 keeps torch's default.
             One thread is much faster for these small models (see ``benchmarks/``).
-        seeds: how many seeds (``seed``, ``seed + 1``, ...) to train together
-            as one stacked model; the first is the variant's model, the others
-            give the spread of its accuracy (see ``training.seeds``).
+        seeds: how many seeds (``seed``, ``seed + 1``, ...) to train together;
+            the first is the variant's model, the others give the spread of its
+            accuracy.
         schedule: ``constant`` (the assignment's: ``lr`` throughout) or
             ``onecycle`` (warm up to ``lr`` over the first quarter of the steps,
             then anneal towards zero; for fast training at large batches).
+        compile: ``auto`` (compile the whole training step of the models for
+            which the benchmark shows it pays, compile time included: the
+            convolutional ones), ``on`` (every model) or ``off`` (eager). A
+            step that cannot be compiled here trains eagerly, with a warning
+            saying why.
+        compile_cache: the folder of inductor's compile cache (kept between
+            runs, so only the first run on a machine pays the full compile);
+            ``None`` keeps ``$TORCHINDUCTOR_CACHE_DIR`` or inductor's default.
     """
 
-    epochs: int
-    batch_size: int
-    lr: float
-    seed: int = 0
-    device: str = "auto"
-    num_threads: int = 1
-    seeds: int = 1
-    schedule: str = "constant"
+    section = "training"
 
-    def __post_init__(self) -> None:
-        check_int("epochs", self.epochs, minimum=1)
-        check_int("batch_size", self.batch_size, minimum=1)
-        self.lr = check_positive_float("lr", self.lr)
-        check_int("seed", self.seed, minimum=0)
-        check_int("num_threads", self.num_threads, minimum=0)
-        check_int("seeds", self.seeds, minimum=1)
-        check_choice("schedule", self.schedule, SCHEDULES)
-        if not isinstance(self.device, str) or not _DEVICE.match(self.device):
-            raise ConfigError(
-                f"device={self.device!r} is not allowed; choose one of: auto, cpu, "
-                "cuda, cuda:N, mps"
-            )
-        check_device_available(self.device)
+    epochs: Annotated[int, Field(ge=1)]
+    batch_size: Annotated[int, Field(ge=1)]
+    lr: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    seed: Annotated[int, Field(ge=0)] = 0
+    device: Annotated[
+        str,
+        Field(
+            pattern=r"^(auto|cpu|mps|cuda(:\d+)?)$",
+            json_schema_extra={"choices": list(DEVICES)},
+        ),
+    ] = "auto"
+    num_threads: Annotated[int, Field(ge=0)] = 1
+    seeds: Annotated[int, Field(ge=1)] = 1
+    schedule: Literal["constant", "onecycle"] = "constant"
+    compile: Literal["auto", "off", "on"] = "auto"
+    compile_cache: str | None = None
+
+    @field_validator("device")
+    @classmethod
+    def _device_is_present(cls, device: str) -> str:
+        check_device_available(device)
+        return device
+
+    @property
+    def seed_list(self) -> list[int]:
+        """The seeds trained together: ``seed``, ``seed + 1``, ..."""
+        return [self.seed + k for k in range(self.seeds)]
 
 
 def check_device_available(device: str) -> None:

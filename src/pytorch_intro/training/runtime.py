@@ -36,3 +36,28 @@ def seeded(seed: int) -> Iterator[None]:
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
         yield
+
+
+def _flushing() -> bool:
+    """Whether this thread flushes subnormal floats to zero now (there is no getter:
+    a subnormal double, converted on the CPU, reads back as 0 when it does)."""
+    return torch.tensor([1e-323], dtype=torch.float64).item() == 0.0
+
+
+@contextlib.contextmanager
+def flush_denormals() -> Iterator[bool]:
+    """Flush subnormal floats to zero in CPU ops on this thread inside the block.
+
+    Dead ReLU units leave Adam moments that decay into subnormal floats, and
+    every later step computes on them at a fraction of the normal speed
+    (benchmarks/README.md). Flushing them changes no result of these models
+    (tests/test_training.py checks the trained parameters are bit-identical).
+    The previous setting is restored afterwards. Yields whether this CPU
+    supports it (x86 with SSE3, AArch64).
+    """
+    previous = _flushing()
+    supported = torch.set_flush_denormal(True)
+    try:
+        yield supported
+    finally:
+        torch.set_flush_denormal(previous)

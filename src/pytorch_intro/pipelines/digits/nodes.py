@@ -8,13 +8,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from pydantic import NonNegativeInt
 
 from pytorch_intro.data.mnist import DigitsDataConfig, DigitSet, select_digits
 from pytorch_intro.data.mnist import normalize_images as _normalize
 from pytorch_intro.reporting import plot_misclassified
-from pytorch_intro.reporting.report import Results, problem_results
+from pytorch_intro.reporting.results import VariantResults
+from pytorch_intro.reporting.sections.digits import Data, Results
 from pytorch_intro.training import most_confident_errors
-from pytorch_intro.validation import as_config, check_int
+from pytorch_intro.validation import check
 
 
 def load_digits(
@@ -23,7 +25,7 @@ def load_digits(
     data: DigitsDataConfig,
 ) -> tuple[DigitSet, DigitSet]:
     """Training and test digits from the configured source (full MNIST or subset)."""
-    return select_digits(mnist, mnist_subset, as_config(DigitsDataConfig, data))
+    return select_digits(mnist, mnist_subset, DigitsDataConfig.model_validate(data))
 
 
 def normalize_images(
@@ -44,7 +46,7 @@ def plot_misclassified_digits(
     predictions: pd.DataFrame, test_digits: DigitSet, title: str, count: int
 ) -> Figure:
     """The test digits misclassified with the highest confidence."""
-    count = check_int("misclassified_count", count, minimum=0)
+    count = check("misclassified_count", count, NonNegativeInt)
     labels = predictions["annotation"].to_numpy()
     predicted = predictions["prediction"].to_numpy()
     confidence = predictions["probability"].to_numpy()
@@ -73,7 +75,7 @@ def describe_digits(train_digits: DigitSet, test_digits: DigitSet) -> dict[str, 
 
 
 def collect_digits_results(
-    identity: dict[str, Any], data: dict[str, Any], **variants: Results
+    identity: dict[str, Any], data: dict[str, Any], **variants: VariantResults
 ) -> Results:
     """The digits pipeline's results for the report: data and variants."""
-    return problem_results("digits", identity, data, variants)
+    return Results(identity=identity, data=Data.model_validate(data), variants=variants)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,21 +21,21 @@ from pytorch_intro.data.points import generate_point_sets as _generate
 from pytorch_intro.models import Checkpoint, model_from_checkpoint
 from pytorch_intro.reporting import plot_decision_boundary as _plot_boundary
 from pytorch_intro.reporting import plot_point_sets
-from pytorch_intro.reporting.report import Results, problem_results
+from pytorch_intro.reporting.results import VariantResults, project_relative
+from pytorch_intro.reporting.sections.simple2d import Data, Results
 from pytorch_intro.training import predict_logits
-from pytorch_intro.validation import as_config
 
 
 def generate_point_sets(
     generator: PointSetGeneratorConfig,
 ) -> tuple[PointSet, PointSet]:
     """Draw the seeded training and validation point sets."""
-    return _generate(as_config(PointSetGeneratorConfig, generator))
+    return _generate(PointSetGeneratorConfig.model_validate(generator))
 
 
 def make_decision_grid(valid_points: PointSet, grid: GridConfig) -> PointSet:
     """A regular x-y grid over the validation points, for decision boundaries."""
-    grid = as_config(GridConfig, grid)
+    grid = GridConfig.model_validate(grid)
     return make_grid(valid_points["samples"], grid.resolution, grid.margin)
 
 
@@ -89,7 +90,7 @@ def describe_point_sets(
     figure = plot_point_sets(
         valid_points["samples"], valid_polar["samples"], labels, threshold
     )
-    seed = as_config(PointSetGeneratorConfig, generator).seed if generator else None
+    seed = PointSetGeneratorConfig.model_validate(generator).seed if generator else None
     return figure, {
         "origin": origin,
         "seed": seed,
@@ -112,13 +113,17 @@ def collect_simple2d_results(
     point_sets: bytes,
     *,
     features: dict[str, str],
-    **variants: Results,
+    **variants: VariantResults,
 ) -> Results:
-    """The 2D pipeline's results for the report: data, features and variants."""
-    return problem_results(
-        "simple2d",
-        identity,
-        data | {"features": dict(features)},
-        variants,
+    """The 2D pipeline's results for the report: data, features and variants.
+
+    The points' file is recorded relative to the project (the working directory).
+    """
+    described = Data.model_validate(data | {"features": dict(features)})
+    source = project_relative(described.train_source, Path.cwd())
+    return Results(
+        identity=identity,
+        data=described.model_copy(update={"train_source": source}),
+        variants=variants,
         figures={"point_sets": point_sets},
     )

@@ -1,0 +1,197 @@
+"""One MLflow child run per model variant (node namespace).
+
+kedro-mlflow opens one parent run per ``kedro run``. This hook adds a child run
+for every namespace whose datasets declare tracking in the catalog, e.g.::
+
+    "{problem}.{variant}.history":
+      ...
+      metadata:
+        mlflow: {metrics: true, artifact: true}
+
+``metrics``: a per-epoch table (an ``epoch`` column) logged with step = epoch;
+``params``: a flat dict logged as parameters; ``tags``: keys of that dict also
+set as run tags (e.g. ``data_source``, to filter runs); ``artifact``: the file
+the catalog just saved; ``run: parent`` records the dataset in the parent run
+(the report) instead of a child run. Node code never calls MLflow.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from typing import Any
+
+import mlflow
+import pandas as pd
+from kedro.framework.hooks import hook_impl
+from kedro.pipeline import Pipeline
+from kedro.pipeline.node import Node
+from mlflow.entities import Metric, Param, RunStatus, RunTag
+from mlflow.tracking import MlflowClient
+
+from pytorch_intro.hooks.run_guard import RunInterrupted
+from pytorch_intro.internals import MAX_PARAM_LENGTH, saved_file
+
+logger = logging.getLogger(__name__)
+
+FINISHED = RunStatus.to_string(RunStatus.FINISHED)
+FAILED = RunStatus.to_string(RunStatus.FAILED)
+KILLED = RunStatus.to_string(RunStatus.KILLED)
+
+
+class VariantRunsHook:
+    """Records each model variant (node namespace) as a nested MLflow run.
+
+    A child run ``<problem>.<variant>`` is created on the first tracked save in
+    that namespace, tagged ``pipeline`` and ``variant``; it is marked FINISHED
+    once all of the namespace's nodes have run, FAILED if the pipeline fails first.
+    Nodes must run one at a time (SequentialRunner): see ``pytorch_intro.hooks``.
+    """
+
+    def __init__(self) -> None:
+        self._catalog: Any = None
+        self._client: MlflowClient | None = None
+        self._runs: dict[str, str] = {}
+        self._pending: Counter[str] = Counter()
+        self._seconds: Counter[str] = Counter()
+        self._pipeline_names = ""
+        self._parent: str | None = None
+
+    @hook_impl
+    def before_pipeline_run(
+        self, run_params: dict[str, Any], pipeline: Pipeline, catalog: Any
+    ) -> None:
+        self._catalog = catalog
+        self._runs = {}
+        self._client = None
+        self._pending = Counter(n.namespace for n in pipeline.nodes if n.namespace)
+        self._seconds = Counter()
+        names = run_params.get("pipeline_names") or run_params.get("pipeline_name")
+        self._pipeline_names = (
+            "+".join(names) if isinstance(names, list) else (names or "__default__")
+        )
+        # kedro-mlflow (a plugin, so registered later and called earlier) has
+        # started the parent run by now.
+        parent = mlflow.active_run()
+        self._parent = parent.info.run_id if parent else None
+
+    @hook_impl
+    def after_dataset_saved(self, dataset_name: str, data: Any, node: Node) -> None:
+        if self._catalog is None:
+            return
+        dataset = self._catalog.get(dataset_name)
+        spec = ((getattr(dataset, "metadata", None) or {}).get("mlflow")) or {}
+        if not spec:
+            return
+        started = time.perf_counter()
+        run_id = self._target_run(spec, node)
+        if run_id is None:
+            return
+        client = self._get_client()
+        if spec.get("params"):
+            client.log_batch(run_id, params=_params(data))
+        if spec.get("tags"):
+            tags = [RunTag(key, str(data[key])) for key in spec["tags"] if key in data]
+            client.log_batch(run_id, tags=tags)
+        if spec.get("metrics"):
+            client.log_batch(run_id, metrics=_metrics(data))
+        if spec.get("artifact"):
+            path = saved_file(dataset)
+            if path is None or not path.is_file():
+                logger.warning("Cannot log %s to MLflow: no saved file", dataset_name)
+            else:
+                client.log_artifact(run_id, str(path))
+        if spec.get("run") != "parent":  # a variant's logging time, for its log line
+            self._seconds[node.namespace] += time.perf_counter() - started
+
+    @hook_impl
+    def before_node_run(self) -> None:
+        # A node's outputs are saved after its after_node_run hook, so a variant
+        # is complete only once the next node starts (or the pipeline ends).
+        self._finish_completed()
+
+    @hook_impl
+    def after_node_run(self, node: Node) -> None:
+        if node.namespace is not None:
+            self._pending[node.namespace] -= 1
+
+    @hook_impl
+    def after_pipeline_run(self) -> None:
+        self._terminate(list(self._runs), FINISHED)
+
+    @hook_impl
+    def on_pipeline_error(self, error: Exception) -> None:
+        # Variants that completed were closed when the next node started; any
+        # run still open belongs to the part that failed. kedro-mlflow has
+        # closed the parent as FAILED; an interruption is recorded as KILLED.
+        interrupted = isinstance(error, RunInterrupted)
+        self._terminate(list(self._runs), KILLED if interrupted else FAILED)
+        if interrupted and self._parent is not None:
+            self._get_client().set_terminated(self._parent, KILLED)
+            logger.info("MLflow run '%s' marked %s", self._parent, KILLED)
+
+    def _finish_completed(self) -> None:
+        done = [ns for ns in self._runs if self._pending[ns] <= 0]
+        self._terminate(done, FINISHED)
+
+    def _terminate(self, namespaces: list[str], status: str) -> None:
+        for namespace in namespaces:
+            started = time.perf_counter()
+            self._get_client().set_terminated(self._runs.pop(namespace), status)
+            seconds = self._seconds[namespace] + time.perf_counter() - started
+            logger.info(
+                "MLflow child run '%s' %s (logging took %.2fs)",
+                namespace,
+                status,
+                seconds,
+            )
+
+    def _target_run(self, spec: dict[str, Any], node: Node) -> str | None:
+        """The run a tracked dataset goes to: the parent or the variant's child."""
+        if spec.get("run") == "parent":
+            parent = mlflow.active_run()
+            return parent.info.run_id if parent else None
+        return self._run_for(node.namespace) if node.namespace else None
+
+    def _get_client(self) -> MlflowClient:
+        if self._client is None:
+            self._client = MlflowClient()
+        return self._client
+
+    def _run_for(self, namespace: str) -> str | None:
+        if namespace in self._runs:
+            return self._runs[namespace]
+        parent = mlflow.active_run()
+        if parent is None:  # kedro-mlflow tracking is disabled for this pipeline
+            return None
+        problem, _, variant = namespace.partition(".")
+        run = self._get_client().create_run(
+            experiment_id=parent.info.experiment_id,
+            run_name=namespace,
+            tags={
+                "mlflow.parentRunId": parent.info.run_id,
+                "pipeline": problem,
+                "variant": variant or problem,
+                "kedro_pipeline": self._pipeline_names,
+            },
+        )
+        self._runs[namespace] = run.info.run_id
+        logger.info("MLflow child run '%s' - '%s' started", namespace, run.info.run_id)
+        return run.info.run_id
+
+
+def _params(data: dict[str, Any]) -> list[Param]:
+    return [
+        Param(str(key), str(value)[:MAX_PARAM_LENGTH]) for key, value in data.items()
+    ]
+
+
+def _metrics(history: pd.DataFrame) -> list[Metric]:
+    timestamp = int(time.time() * 1000)
+    return [
+        Metric(str(column), float(value), timestamp, int(step))
+        for column in history.columns
+        if column != "epoch"
+        for step, value in zip(history["epoch"], history[column], strict=True)
+    ]
