@@ -9,5 +9,6 @@ CONFIG_LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",
     # Environments (conf/local, conf/test) override single keys, not whole blocks.
-    "merge_strategy": {"parameters": "soft", "mlflow": "soft"},
+    "merge_strategy": {"parameters": "soft", "mlflow": "soft", "registry": "soft"},
+    "config_patterns": {"registry": ["registry*", "registry*/**"]},
 }

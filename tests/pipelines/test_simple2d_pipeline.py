@@ -70,6 +70,7 @@ def test_each_variant_is_a_namespace_of_the_same_template():
             "compute_confusion_matrix",
             "count_parameters_by_layer",
             "evaluate_model",
+            "package_model",  # the model as users call it (x, y in)
             "plot_confusion_matrix",
             "plot_decision_boundary",
             "plot_learning_curves",

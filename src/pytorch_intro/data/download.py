@@ -27,10 +27,11 @@ from pathlib import Path
 
 import pooch
 import requests
-from pooch.core import stream_download
 from tqdm import tqdm
 
 logger = logging.getLogger(__name__)
+# pooch would announce each transfer again; this module logs its own lines.
+pooch.get_logger().setLevel(logging.WARNING)
 
 USER_AGENT = f"pytorch_intro-download pooch/{pooch.__version__.lstrip('v')}"
 # requests would ask for gzip and silently unpack a .gz file that a server sends
@@ -204,7 +205,13 @@ def _attempt(
         with bar:
             downloader = pooch.HTTPDownloader(bar, timeout=timeout, **_REQUEST)
             try:
-                stream_download(url, part, f"sha256:{sha256}", downloader)
+                pooch.retrieve(
+                    url,
+                    known_hash=f"sha256:{sha256}",
+                    fname=part.name,
+                    path=part.parent,
+                    downloader=downloader,
+                )
             except (ValueError, requests.RequestException) as error:
                 raise _failure(error, sha256) from error
         _publish(part, destination)

@@ -5,6 +5,7 @@ from pytorch_intro.datasets.mnist import MNISTDataset, MNISTSubsetDataset
 from pytorch_intro.datasets.point_set import PointSetDataset
 from pytorch_intro.datasets.results import ResultsDataset
 from pytorch_intro.datasets.run_identity import RunIdentityDataset
+from pytorch_intro.datasets.servable import ServableDataset
 from pytorch_intro.datasets.torch_model import TorchModelDataset
 
 __all__ = [
@@ -14,5 +15,6 @@ __all__ = [
     "PointSetDataset",
     "ResultsDataset",
     "RunIdentityDataset",
+    "ServableDataset",
     "TorchModelDataset",
 ]

@@ -5,8 +5,10 @@
 Ctrl-C/SIGTERM and sets up the MLflow experiment. Every Kedro or MLflow
 internal they need is wrapped in ``pytorch_intro.internals``.
 
-Runners: only the ``SequentialRunner`` (Kedro's default) is supported; any
-other ``--runner`` is refused before kedro-mlflow opens its run. The hooks keep
+Runners: only the ``SequentialRunner`` is supported, and the project's
+``VariantRunner`` (the same in another node order: ``kedro run``'s default,
+see ``pytorch_intro.runner``); any other ``--runner`` is refused before
+kedro-mlflow opens its run. The hooks keep
 per-run state that assumes one node at a time in the main thread:
 
 - ``ThreadRunner`` calls the hooks from several worker threads at once: a

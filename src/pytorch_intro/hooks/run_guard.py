@@ -44,7 +44,8 @@ logger = logging.getLogger(__name__)
 STOP_SIGNALS = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
 
 #: The runners the project's hooks work under (see ``pytorch_intro.hooks``).
-SUPPORTED_RUNNERS = ("SequentialRunner",)
+#: ``VariantRunner`` is the SequentialRunner in another node order (``kedro run``'s default).
+SUPPORTED_RUNNERS = ("SequentialRunner", "VariantRunner")
 
 
 class RunInterrupted(Exception):  # noqa: N818 - reads as what happened

@@ -1,7 +1,8 @@
-"""One MLflow child run per model variant (node namespace).
+"""One MLflow child run per model variant (node namespace), with its model.
 
-kedro-mlflow opens one parent run per ``kedro run``. This hook adds a child run
-for every namespace whose datasets declare tracking in the catalog, e.g.::
+kedro-mlflow opens one parent run per ``kedro run``. This hook names it after
+the pipeline and its start time and adds a child run for every namespace whose
+datasets declare tracking in the catalog, e.g.::
 
     "{problem}.{variant}.history":
       ...
@@ -11,15 +12,26 @@ for every namespace whose datasets declare tracking in the catalog, e.g.::
 ``metrics``: a per-epoch table (an ``epoch`` column) logged with step = epoch;
 ``params``: a flat dict logged as parameters; ``tags``: keys of that dict also
 set as run tags (e.g. ``data_source``, to filter runs); ``artifact``: the file
-the catalog just saved; ``run: parent`` records the dataset in the parent run
-(the report) instead of a child run. Node code never calls MLflow.
+the catalog just saved; ``model``: a servable model (``ServableDataset``) logged
+as the variant's MLflow model when the variant ends, with the run's params and
+final metrics (:mod:`pytorch_intro.hooks.models`); ``run: parent`` records the
+dataset in the parent run (the report) instead of a child run. Node code never
+calls MLflow.
+
+Every run is tagged with its host and process id; at the start of a run, runs
+of the experiment still RUNNING whose process on this host is gone (a
+``kill -9``, a crash) are marked KILLED. After the pipeline, the best model of
+each problem goes to the registry (:mod:`pytorch_intro.hooks.registry`).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
 from collections import Counter
+from datetime import datetime
 from typing import Any
 
 import mlflow
@@ -30,6 +42,9 @@ from kedro.pipeline.node import Node
 from mlflow.entities import Metric, Param, RunStatus, RunTag
 from mlflow.tracking import MlflowClient
 
+from pytorch_intro.hooks.models import ModelRecord, log_variant_model
+from pytorch_intro.hooks.orphans import HOST_TAG, PID_TAG, close_orphan_runs
+from pytorch_intro.hooks.registry import RegistryConfig, register_champions
 from pytorch_intro.hooks.run_guard import RunInterrupted
 from pytorch_intro.internals import MAX_PARAM_LENGTH, saved_file
 
@@ -38,34 +53,46 @@ logger = logging.getLogger(__name__)
 FINISHED = RunStatus.to_string(RunStatus.FINISHED)
 FAILED = RunStatus.to_string(RunStatus.FAILED)
 KILLED = RunStatus.to_string(RunStatus.KILLED)
+#: Opens the MLflow UI on runs and models, not on the GenAI overview.
+EXPERIMENT_KIND = ("mlflow.experimentKind", "custom_model_development")
 
 
 class VariantRunsHook:
     """Records each model variant (node namespace) as a nested MLflow run.
 
-    A child run ``<problem>.<variant>`` is created on the first tracked save in
-    that namespace, tagged ``pipeline`` and ``variant``; it is marked FINISHED
-    once all of the namespace's nodes have run, FAILED if the pipeline fails first.
+    A child run ``<problem>.<variant>`` starts with the namespace's first node,
+    tagged ``pipeline`` and ``variant``; it is marked FINISHED once all of the
+    namespace's nodes have run, FAILED (or KILLED) if the pipeline fails first.
     Nodes must run one at a time (SequentialRunner): see ``pytorch_intro.hooks``.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, registry: RegistryConfig | None = None) -> None:
+        self._registry = registry or RegistryConfig()
         self._catalog: Any = None
         self._client: MlflowClient | None = None
         self._runs: dict[str, str] = {}
+        self._tracked: set[str] = set()
         self._pending: Counter[str] = Counter()
         self._seconds: Counter[str] = Counter()
+        self._models: dict[str, ModelRecord] = {}
         self._pipeline_names = ""
         self._parent: str | None = None
+
+    @hook_impl
+    def after_context_created(self, context: Any) -> None:
+        self._registry = RegistryConfig.from_config_loader(context.config_loader)
 
     @hook_impl
     def before_pipeline_run(
         self, run_params: dict[str, Any], pipeline: Pipeline, catalog: Any
     ) -> None:
         self._catalog = catalog
-        self._runs = {}
+        self._runs, self._models = {}, {}
         self._client = None
         self._pending = Counter(n.namespace for n in pipeline.nodes if n.namespace)
+        self._tracked = {
+            n.namespace for n in pipeline.nodes if n.namespace and _tracks(n, catalog)
+        }
         self._seconds = Counter()
         names = run_params.get("pipeline_names") or run_params.get("pipeline_name")
         self._pipeline_names = (
@@ -75,6 +102,27 @@ class VariantRunsHook:
         # started the parent run by now.
         parent = mlflow.active_run()
         self._parent = parent.info.run_id if parent else None
+        if parent is None:
+            return
+        client = self._get_client()
+        experiment = client.get_experiment(parent.info.experiment_id)
+        if experiment.tags.get(EXPERIMENT_KIND[0]) is None:
+            client.set_experiment_tag(experiment.experiment_id, *EXPERIMENT_KIND)
+        tags = _process_tags()
+        if parent.info.run_name == self._pipeline_names:  # kedro-mlflow's default
+            started = datetime.fromtimestamp(parent.info.start_time / 1000)
+            name = f"{self._pipeline_names} {started:%Y-%m-%d %H:%M:%S}"
+            tags.append(RunTag("mlflow.runName", name))
+        client.log_batch(parent.info.run_id, tags=tags)
+        close_orphan_runs(client, experiment.experiment_id, keep=parent.info.run_id)
+
+    @hook_impl
+    def before_node_run(self, node: Node) -> None:
+        # A node's outputs are saved after its after_node_run hook, so a variant
+        # is complete only once the next node starts (or the pipeline ends).
+        self._finish_completed()
+        if node.namespace in self._tracked:
+            self._run_for(node.namespace)  # the variant's run starts with it
 
     @hook_impl
     def after_dataset_saved(self, dataset_name: str, data: Any, node: Node) -> None:
@@ -91,25 +139,26 @@ class VariantRunsHook:
         client = self._get_client()
         if spec.get("params"):
             client.log_batch(run_id, params=_params(data))
+            self._model(node.namespace).params = dict(data)
         if spec.get("tags"):
             tags = [RunTag(key, str(data[key])) for key in spec["tags"] if key in data]
             client.log_batch(run_id, tags=tags)
         if spec.get("metrics"):
             client.log_batch(run_id, metrics=_metrics(data))
-        if spec.get("artifact"):
+        if spec.get("final_metrics"):  # the variant's final numbers, for its model
+            self._model(node.namespace).metrics = {
+                key: float(data[key]) for key in spec["final_metrics"]
+            }
+        if spec.get("artifact") or spec.get("model"):
             path = saved_file(dataset)
-            if path is None or not path.is_file():
+            if path is None or not path.exists():
                 logger.warning("Cannot log %s to MLflow: no saved file", dataset_name)
+            elif spec.get("model"):
+                self._model(node.namespace).servable = path
             else:
                 client.log_artifact(run_id, str(path))
         if spec.get("run") != "parent":  # a variant's logging time, for its log line
             self._seconds[node.namespace] += time.perf_counter() - started
-
-    @hook_impl
-    def before_node_run(self) -> None:
-        # A node's outputs are saved after its after_node_run hook, so a variant
-        # is complete only once the next node starts (or the pipeline ends).
-        self._finish_completed()
 
     @hook_impl
     def after_node_run(self, node: Node) -> None:
@@ -118,7 +167,12 @@ class VariantRunsHook:
 
     @hook_impl
     def after_pipeline_run(self) -> None:
+        self._finish_completed()
         self._terminate(list(self._runs), FINISHED)
+        if self._parent is not None and self._models:
+            register_champions(
+                self._get_client(), self._parent, self._models, self._registry
+            )
 
     @hook_impl
     def on_pipeline_error(self, error: Exception) -> None:
@@ -138,7 +192,11 @@ class VariantRunsHook:
     def _terminate(self, namespaces: list[str], status: str) -> None:
         for namespace in namespaces:
             started = time.perf_counter()
-            self._get_client().set_terminated(self._runs.pop(namespace), status)
+            run_id = self._runs.pop(namespace)
+            record = self._models.get(namespace)
+            if status == FINISHED and record is not None and record.servable:
+                log_variant_model(run_id, namespace, record)
+            self._get_client().set_terminated(run_id, status)
             seconds = self._seconds[namespace] + time.perf_counter() - started
             logger.info(
                 "MLflow child run '%s' %s (logging took %.2fs)",
@@ -146,6 +204,9 @@ class VariantRunsHook:
                 status,
                 seconds,
             )
+
+    def _model(self, namespace: str | None) -> ModelRecord:
+        return self._models.setdefault(namespace or "", ModelRecord(namespace or ""))
 
     def _target_run(self, spec: dict[str, Any], node: Node) -> str | None:
         """The run a tracked dataset goes to: the parent or the variant's child."""
@@ -174,11 +235,27 @@ class VariantRunsHook:
                 "pipeline": problem,
                 "variant": variant or problem,
                 "kedro_pipeline": self._pipeline_names,
-            },
+            }
+            | {tag.key: tag.value for tag in _process_tags()},
         )
         self._runs[namespace] = run.info.run_id
         logger.info("MLflow child run '%s' - '%s' started", namespace, run.info.run_id)
         return run.info.run_id
+
+
+def _tracks(node: Node, catalog: Any) -> bool:
+    """Whether any of the node's outputs is recorded in a variant's child run."""
+    for name in node.outputs:
+        dataset = catalog.get(name)
+        spec = ((getattr(dataset, "metadata", None) or {}).get("mlflow")) or {}
+        if spec and spec.get("run") != "parent":
+            return True
+    return False
+
+
+def _process_tags() -> list[RunTag]:
+    """Which process records the run: how orphaned runs are recognised."""
+    return [RunTag(HOST_TAG, socket.gethostname()), RunTag(PID_TAG, str(os.getpid()))]
 
 
 def _params(data: dict[str, Any]) -> list[Param]:

@@ -12,9 +12,11 @@ from pydantic import NonNegativeInt
 
 from pytorch_intro.data.mnist import DigitsDataConfig, DigitSet, select_digits
 from pytorch_intro.data.mnist import normalize_images as _normalize
+from pytorch_intro.models import Checkpoint, model_from_checkpoint
 from pytorch_intro.reporting import plot_misclassified
 from pytorch_intro.reporting.results import VariantResults
 from pytorch_intro.reporting.sections.digits import Data, Results
+from pytorch_intro.serving import Servable, export_servable, fingerprint
 from pytorch_intro.training import most_confident_errors
 from pytorch_intro.validation import check
 
@@ -57,6 +59,17 @@ def plot_misclassified_digits(
         predicted[index],
         confidence[index],
         f"{title}: most confident errors",
+    )
+
+
+def package_model(model: Checkpoint, test_digits: DigitSet) -> Servable:
+    """The trained model as users call it: 28x28 grey values 0..255 in, class
+    probabilities out (the normalisation inside), exported."""
+    return export_servable(
+        model_from_checkpoint(model),
+        test_digits["images"][:2],
+        kind="digits",
+        eval_data=fingerprint(test_digits["images"], test_digits["labels"]),
     )
 
 

@@ -16,6 +16,7 @@ from pytorch_intro.pipelines.digits.nodes import (
     describe_digits,
     load_digits,
     normalize_images,
+    package_model,
     plot_misclassified_digits,
 )
 from pytorch_intro.train_eval import instantiate
@@ -64,7 +65,13 @@ def _misclassified_pipeline() -> Pipeline:
                 ],
                 "misclassified",
                 name="plot_misclassified_digits",
-            )
+            ),
+            Node(
+                package_model,
+                ["model", "test_digits"],
+                "servable",
+                name="package_model",
+            ),
         ]
     )
 

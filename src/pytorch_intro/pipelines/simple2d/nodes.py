@@ -23,6 +23,7 @@ from pytorch_intro.reporting import plot_decision_boundary as _plot_boundary
 from pytorch_intro.reporting import plot_point_sets
 from pytorch_intro.reporting.results import VariantResults, project_relative
 from pytorch_intro.reporting.sections.simple2d import Data, Results
+from pytorch_intro.serving import Servable, export_servable, fingerprint
 from pytorch_intro.training import predict_logits
 
 
@@ -68,6 +69,20 @@ def plot_decision_boundary(
         valid_points["samples"],
         valid_points["annotations"],
         title,
+    )
+
+
+def package_model(
+    model: Checkpoint, valid_points: PointSet, *, features: str
+) -> Servable:
+    """The trained model as users call it: (x, y) points in, class probabilities
+    out (the polar transform inside for a polar variant), exported."""
+    return export_servable(
+        model_from_checkpoint(model),
+        valid_points["samples"][:2],
+        kind="points",
+        features=features,
+        eval_data=fingerprint(valid_points["samples"], valid_points["annotations"]),
     )
 
 

@@ -18,6 +18,7 @@ from pytorch_intro.pipelines.simple2d.nodes import (
     describe_point_sets,
     generate_point_sets,
     make_decision_grid,
+    package_model,
     plot_decision_boundary,
 )
 from pytorch_intro.train_eval import instantiate
@@ -88,7 +89,7 @@ def _results_pipeline(variants: Mapping[str, str]) -> Pipeline:
     return Pipeline([node])
 
 
-def _boundary_pipeline() -> Pipeline:
+def _boundary_pipeline(features: str) -> Pipeline:
     return Pipeline(
         [
             Node(
@@ -96,7 +97,13 @@ def _boundary_pipeline() -> Pipeline:
                 ["model", "grid_set", "grid_points", "valid_points", "params:title"],
                 "decision_boundary",
                 name="plot_decision_boundary",
-            )
+            ),
+            Node(
+                _bind(package_model, features=features),
+                ["model", "valid_points"],
+                "servable",
+                name="package_model",
+            ),
         ]
     )
 
@@ -143,7 +150,7 @@ def create_pipeline(
                 "grid_points": "simple2d.grid_xy",
                 "valid_points": f"simple2d.{source}_valid",
             },
-            extra=_boundary_pipeline(),
+            extra=_boundary_pipeline(feature_space),
             figures=("decision_boundary",),
         )
     return pipeline + _results_pipeline(variants)

@@ -1,0 +1,80 @@
+"""A versioned Kedro dataset for servable models: the exported network and an example."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import numpy as np
+from kedro.io import AbstractVersionedDataset, DatasetError, Version
+
+from pytorch_intro.internals import filepath, load_path, save_path, version
+from pytorch_intro.serving import Servable, load_program, save_program
+
+PROGRAM, EXAMPLE, ABOUT = "program.pt2", "input_example.npy", "servable.json"
+
+
+def load_servable(folder: Path) -> Servable:
+    """Read a servable model's folder (the network loads without unpickling)."""
+    about = json.loads((folder / ABOUT).read_text())
+    return Servable(
+        program=load_program(folder / PROGRAM),
+        input_example=np.load(folder / EXAMPLE, allow_pickle=False),
+        kind=about["kind"],
+        classes=about["classes"],
+        eval_data=about.get("eval_data", ""),
+    )
+
+
+class ServableDataset(AbstractVersionedDataset[Servable, Servable]):
+    """A servable model in a folder: ``program.pt2`` (``torch.export``), the
+    input example (``.npy``, no pickle) and what the model is.
+
+    The folder is written beside its final place and renamed into it, so a
+    reader never sees half a model.
+    """
+
+    def __init__(
+        self,
+        filepath: str,
+        version: Version | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(filepath=PurePosixPath(filepath), version=version)
+        self.metadata = metadata
+
+    def load(self) -> Servable:
+        folder = Path(load_path(self))
+        if not folder.is_dir():
+            raise DatasetError(f"{folder}: no servable model there")
+        return load_servable(folder)
+
+    def save(self, data: Servable) -> None:
+        folder = Path(save_path(self))
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
+        try:
+            save_program(data.program, staging / PROGRAM)
+            np.save(staging / EXAMPLE, data.input_example, allow_pickle=False)
+            about = {
+                "kind": data.kind,
+                "classes": data.classes,
+                "eval_data": data.eval_data,
+            }
+            (staging / ABOUT).write_text(json.dumps(about))
+            staging.rename(folder)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+
+    def _exists(self) -> bool:
+        try:
+            return Path(load_path(self)).is_dir()
+        except Exception:  # no version saved yet
+            return False
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": str(filepath(self)), "version": version(self)}

@@ -1,0 +1,53 @@
+"""The code of the project's MLflow models (an MLflow "model from code").
+
+MLflow stores this file, as text, in every logged model and runs it when the
+model is loaded (``mlflow.pyfunc.load_model``, ``mlflow models serve``): it
+defines a ``PythonModel`` that reads the model's network from its ``.pt2``
+artifact with ``torch.export.load``. Nothing is unpickled on the way, and the
+model needs torch, numpy, pandas and MLflow, not this project's package.
+
+``predict`` takes what a user has: an array of 28x28 grey images (0..255)
+for the digits, or (x, y) points (an array or a DataFrame with columns ``x``
+and ``y``) for the 2D classifier, and returns one row per input: ``class``
+(the most probable one), ``probability`` (its probability) and
+``probabilities`` (one per class).
+"""
+
+from __future__ import annotations
+
+import mlflow
+import numpy as np
+import pandas as pd
+import torch
+
+
+class ExportedClassifier(mlflow.pyfunc.PythonModel):
+    """Class probabilities from the exported network in the ``program`` artifact."""
+
+    def load_context(self, context) -> None:
+        self.network = torch.export.load(context.artifacts["program"]).module()
+
+    def predict(self, context, model_input, params=None) -> pd.DataFrame:
+        if isinstance(model_input, pd.DataFrame):
+            model_input = model_input[["x", "y"]].to_numpy()
+        inputs = torch.as_tensor(np.ascontiguousarray(model_input, dtype=np.float32))
+        with torch.inference_mode():
+            return predictions(self.network(inputs).numpy())
+
+
+def predictions(probabilities: np.ndarray) -> pd.DataFrame:
+    """One row per input: the most probable class, its probability, all of them."""
+    classes = probabilities.argmax(axis=1)
+    return pd.DataFrame(
+        {
+            "class": classes.astype(np.int64),
+            "probability": probabilities[np.arange(len(classes)), classes],
+            "probabilities": list(probabilities),
+        }
+    )
+
+
+# MLflow runs this file to load a model; the project imports it (for
+# ``predictions``) under its package name, and then sets no model.
+if __name__ != "pytorch_intro.hooks.mlflow_model":
+    mlflow.models.set_model(ExportedClassifier())

@@ -1,0 +1,21 @@
+"""Trained models as users call them: raw inputs in, class probabilities out."""
+
+from pytorch_intro.serving.servable import (
+    DigitsClassifier,
+    PointsClassifier,
+    Servable,
+    export_servable,
+    fingerprint,
+    load_program,
+    save_program,
+)
+
+__all__ = [
+    "DigitsClassifier",
+    "PointsClassifier",
+    "Servable",
+    "export_servable",
+    "fingerprint",
+    "load_program",
+    "save_program",
+]
