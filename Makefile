@@ -48,12 +48,13 @@ report-png: install
 
 # the assignment's loop, the eager and the compiled step (and JAX/Keras when the
 # bench extra is installed) on all six variants; the default `kedro run` first
-# and second; the fast environment's time to accuracy (about 30 minutes; see
-# benchmarks/README.md, tables in benchmarks/results/)
+# and second; the fast environment's time to accuracy; a 12-point sweep on one
+# and two workers (about 40 minutes; see benchmarks/README.md)
 benchmark: install
 	$(BIN)/python benchmarks/train_speed.py
 	$(BIN)/python benchmarks/default_run.py
 	$(BIN)/python benchmarks/time_to_accuracy.py
+	$(BIN)/python benchmarks/sweep_speed.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .ruff_cache

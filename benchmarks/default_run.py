@@ -8,32 +8,22 @@ CNN's training step, the second finds it cached. Prints the wall time of each,
 the compile seconds and each variant's final accuracy (from the run's MLflow
 store), so a speed-up never hides a change of result.
 
-    python benchmarks/default_run.py [--mnist data/01_raw/mnist] [--runs 2]
+    python benchmarks/default_run.py [--mnist data/01_raw/mnist] [--runs 2] [--keep FOLDER]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from mlflow.tracking import MlflowClient
+from projects import PROJECT, copy_project, scratch
 
-PROJECT = Path(__file__).resolve().parents[1]
 KEDRO = str(Path(sys.executable).with_name("kedro"))
-
-
-def _project(folder: Path, mnist: Path) -> Path:
-    shutil.copytree(PROJECT / "conf", folder / "conf")
-    shutil.copy(PROJECT / "pyproject.toml", folder / "pyproject.toml")
-    (folder / "src").mkdir()
-    shutil.copytree(mnist, folder / "data/01_raw/mnist")
-    return folder
 
 
 def _variants(store: Path, parent_id: str) -> dict[str, tuple[float, str, str]]:
@@ -68,17 +58,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mnist", type=Path, default=PROJECT / "data/01_raw/mnist")
     parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument(
+        "--keep", type=Path, help="run in this (new) folder and keep it afterwards"
+    )
     args = parser.parse_args()
     if not all(
         (args.mnist / name).exists() for name in ("train-images-idx3-ubyte.gz",)
     ):
         parser.error(f"{args.mnist}: the canonical MNIST files are needed (--mnist)")
-    with tempfile.TemporaryDirectory(prefix="default-run-") as tmp:
-        folder = _project(Path(tmp) / "project", args.mnist)
+    with scratch(args.keep, "default-run-") as tmp:
+        folder = copy_project(tmp / "project", args.mnist)
         env = os.environ | {
             "DO_NOT_TRACK": "true",
             "KEDRO_DISABLE_TELEMETRY": "true",
-            "TORCHINDUCTOR_CACHE_DIR": str(Path(tmp) / "compile-cache"),  # empty
+            "TORCHINDUCTOR_CACHE_DIR": str(tmp / "compile-cache"),  # empty
         }
         rows = []
         for number in range(1, args.runs + 1):

@@ -22,6 +22,7 @@ from kedro.runner import SequentialRunner
 from kedro.validation import ParameterValidator
 from matplotlib.figure import Figure
 
+from pytorch_intro.runner import VariantRunner
 from pytorch_intro.settings import CONFIG_LOADER_ARGS
 
 os.environ.setdefault("DO_NOT_TRACK", "true")
@@ -103,7 +104,7 @@ def finished_project(tmp_path_factory) -> Path:
         kedro_project(folder),
         KedroSession.create(project_path=folder, env="test") as session,
     ):
-        session.run()
+        session.run(runner=VariantRunner())  # as `kedro run` runs
     return folder
 
 
@@ -163,6 +164,7 @@ RUN_IDENTITY = {
     "git_commit": None,
     "mlflow_run_id": None,
     "mlflow_experiment_id": None,
+    "mlflow_variants_url": None,
 }
 
 
@@ -186,7 +188,9 @@ class _KeptDataset(MemoryDataset):
 
 def run_in_memory(pipeline, inputs: dict) -> dict:
     """Run ``pipeline`` on an in-memory catalog; return every output as saved."""
-    inputs = {"run_identity": RUN_IDENTITY} | inputs
+    # no earlier results to combine with, unless given
+    earlier = {name: None for name in pipeline.inputs() if name.endswith("_latest")}
+    inputs = {"run_identity": RUN_IDENTITY} | earlier | inputs
     catalog = DataCatalog()
     for name in pipeline.inputs():
         catalog[name] = inputs[name]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import pickle
 import re
@@ -23,6 +24,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from kedro.framework.session import KedroSession
@@ -439,12 +441,9 @@ def test_two_runs_at_once_both_finish_without_mixing_their_results(concurrent_ru
     assert sorted(seeds.values()) == [0, 1]
 
 
-def test_ctrl_c_mid_training_keeps_every_earlier_file_and_marks_the_run_killed(
-    concurrent_runs,
-):
-    project = concurrent_runs[0]
-    before = _snapshot(project / "data")
-    process = subprocess.Popen(
+def _long_simple2d_run(project: Path) -> subprocess.Popen:
+    """A 2D run of 1000 epochs (to be interrupted), its output on ``stdout``."""
+    return subprocess.Popen(
         [KEDRO, "run", "--env", "test", "--pipelines", "simple2d"]
         + ["--params", "simple2d.training.epochs=1000"],
         cwd=project,
@@ -453,6 +452,14 @@ def test_ctrl_c_mid_training_keeps_every_earlier_file_and_marks_the_run_killed(
         stderr=subprocess.STDOUT,
         text=True,
     )
+
+
+def test_ctrl_c_mid_training_keeps_every_earlier_file_and_marks_the_run_killed(
+    concurrent_runs,
+):
+    project = concurrent_runs[0]
+    before = _snapshot(project / "data")
+    process = _long_simple2d_run(project)
     lines = []
     for line in process.stdout:
         lines.append(line)
@@ -470,7 +477,16 @@ def test_ctrl_c_mid_training_keeps_every_earlier_file_and_marks_the_run_killed(
     after = _snapshot(project / "data")
     assert {k: after.get(k) for k in before} == before  # nothing changed or deleted
     new = sorted(set(after) - set(before))
-    assert all(name.startswith("01_raw/simple2d/generated/") for name in new), new
+    # only the generated point sets and their plot (nodes before training) are new
+    upstream = ("01_raw/simple2d/generated/", "08_reporting/simple2d/point_sets.png/")
+    assert new and all(name.startswith(upstream) for name in new), new
+    for name in new:  # and each is complete
+        path = project / "data" / name
+        if path.suffix == ".npz":
+            with np.load(path) as points:
+                assert points.files
+        else:
+            assert path.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     assert not [p for p in (project / "data").rglob(".*") if p.is_file()]
     for model in (project / "data/06_models").rglob("model.pt/*/model.pt"):
         load_checkpoint(model)  # every model under a final name is complete
@@ -587,3 +603,45 @@ def test_same_seed_same_metrics_and_another_seed_other_metrics_through_the_pipel
     first, again, other = accuracies(0), accuracies(0), accuracies(1)
     assert first == again
     assert all(first[v] != other[v] for v in first)
+
+
+class _Kept(logging.Handler):
+    """Keeps the messages of one logger (Kedro's session resets the handlers)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def test_runs_left_by_a_killed_run_are_closed_at_the_start_of_the_next(tmp_path):
+    # kill -9: no handler sees it, the runs stay RUNNING; the next run closes them
+    project = make_project(tmp_path / "project")
+    process = _long_simple2d_run(project)
+    for line in process.stdout:
+        if "epoch 02/1000" in line:
+            process.kill()
+            break
+    process.communicate(timeout=60)
+    left = {r.info.run_id: r.info.status for r in _runs(project)}
+    assert set(left.values()) == {"RUNNING"} and len(left) == 2  # parent, variant
+
+    kept, logger = _Kept(), logging.getLogger("pytorch_intro.hooks.orphans")
+    with (
+        kedro_project(project),
+        KedroSession.create(project_path=project, env="test") as session,
+    ):
+        logger.addHandler(kept)  # once the session has set up logging
+        try:
+            session.run(pipeline_names=["reporting"])
+        finally:
+            logger.removeHandler(kept)
+    statuses = {r.info.run_id: r.info.status for r in _runs(project)}
+    assert {run_id: statuses[run_id] for run_id in left} == dict.fromkeys(
+        left, "KILLED"
+    )
+    [message] = kept.messages
+    assert message.startswith("Marked KILLED 2 MLflow run(s) whose process is gone:")
+    assert all(run_id in message for run_id in left)

@@ -4,7 +4,21 @@ from __future__ import annotations
 
 from kedro.pipeline import Pipeline
 
-from pytorch_intro.pipelines import digits, reporting, simple2d
+from pytorch_intro.pipelines import digits, predict, reporting, simple2d
+
+#: The problems with a pipeline per variant, and what each is made with.
+PROBLEMS = {"simple2d": (simple2d, {"source": "generated"}), "digits": (digits, {})}
+
+
+def variant_pipelines(report: Pipeline) -> dict[str, Pipeline]:
+    """``<problem>.<variant>`` for every variant in each problem's ``VARIANTS``:
+    the problem's data steps, that variant alone, the problem's results (the
+    other variants kept from the latest earlier results) and the report."""
+    return {
+        f"{problem}.{variant}": module.create_pipeline([variant], **options) + report
+        for problem, (module, options) in PROBLEMS.items()
+        for variant in module.VARIANTS
+    }
 
 
 def register_pipelines() -> dict[str, Pipeline]:
@@ -15,7 +29,12 @@ def register_pipelines() -> dict[str, Pipeline]:
       ``valid.npz``, placed in ``data/01_raw/simple2d/``.
     - ``digits``: linear, MLP and CNN on MNIST.
     - ``reporting``: the report, from the latest saved results of each pipeline.
+    - ``predict``: a trained model's classes for ``predict.input`` (digit
+      images, an IDX file or a CSV of points); not part of ``__default__``.
     - ``__default__``: ``simple2d``, ``digits`` and the report.
+    - ``<problem>.<variant>`` (``simple2d.mlp``, ``digits.cnn``, ...): one
+      variant with its problem's data steps and the report
+      (:func:`variant_pipelines`).
 
     Each training pipeline ends with the report too, so running one of them
     alone still writes a report: its own section from this run, the other's
@@ -30,4 +49,6 @@ def register_pipelines() -> dict[str, Pipeline]:
         "simple2d_assignment": simple2d.create_pipeline(source="assignment") + report,
         "digits": digits_pipeline,
         "reporting": report,
+        "predict": predict.create_pipeline(),
+        **variant_pipelines(report),
     }

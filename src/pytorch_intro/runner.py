@@ -26,8 +26,10 @@ def variant_order(
 
     The namespaces are taken in the order Kedro first runs one of their
     nodes; within one, its nodes in Kedro's order, each preceded by whatever
-    it still needs (so a variant pulls in the data steps it trains on). The
-    result is a topological order.
+    it still needs; a namespace that needs nodes of others which do not need
+    it back (a variant and its data steps) has those run before its first
+    node; nodes nothing depends on run as soon as they can, with their
+    namespace. The result is a topological order.
     """
     position = {node: index for index, node in enumerate(nodes)}
     order: list[Node] = []
@@ -43,10 +45,38 @@ def variant_order(
         for namespace, members in groups.items()
     }
 
+    ancestors: dict[Node, set[Node]] = {}
+
+    def ancestry(node: Node) -> set[Node]:
+        if node not in ancestors:
+            ancestors[node] = set()
+            for parent in dependencies.get(node, ()):
+                ancestors[node] |= {parent} | ancestry(parent)
+        return ancestors[node]
+
+    # what a namespace needs from the others, when none of that needs it back
+    # (a variant's data steps; not a problem's results, which need its variants)
+    upstream: dict[str | None, list[Node]] = {}
+    for namespace, members in groups.items():
+        needs = {
+            parent
+            for member in members
+            for parent in dependencies.get(member, ())
+            if parent.namespace != namespace
+        }
+        before = needs | {a for need in needs for a in ancestry(need)}
+        if all(node.namespace != namespace for node in before):
+            upstream[namespace] = sorted(needs, key=position.__getitem__)
+    started: set[str | None] = set()
+
     def schedule(node: Node) -> None:
         if node in scheduled:
             return
         scheduled.add(node)
+        if node.namespace not in started:  # all it needs first, then itself
+            started.add(node.namespace)
+            for need in upstream.get(node.namespace, ()):
+                schedule(need)
         for parent in sorted(dependencies.get(node, ()), key=position.__getitem__):
             schedule(parent)
         order.append(node)

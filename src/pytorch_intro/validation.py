@@ -98,10 +98,10 @@ def _sentence(
     got = f"got {value!r} ({type(value).__name__})"
     if kind in _RANGE:
         bounds = _bounds(None if item else field, ctx)
-        integer = isinstance(value, int) if item or field is None else _is_int(field)
+        integer = isinstance(value, int) if field is None else _is_int(field)
         number = (
             ""
-            if " and " in bounds
+            if " and " in bounds or item
             else " an integer"
             if integer
             else " a finite number"

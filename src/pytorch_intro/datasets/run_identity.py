@@ -6,6 +6,7 @@ import subprocess
 import uuid
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import mlflow
 from kedro.io import AbstractDataset, DatasetError
@@ -33,12 +34,21 @@ def git_commit() -> str | None:
     )
 
 
-def _mlflow_run() -> dict[str, str | None]:
+def _mlflow_run(ui: str | None) -> dict[str, str | None]:
     run = mlflow.active_run()  # kedro-mlflow's run; None when tracking is off
-    return {
-        "mlflow_run_id": run.info.run_id if run else None,
-        "mlflow_experiment_id": run.info.experiment_id if run else None,
+    if run is None:
+        return {"mlflow_run_id": None, "mlflow_experiment_id": None}
+    identity = {
+        "mlflow_run_id": run.info.run_id,
+        "mlflow_experiment_id": run.info.experiment_id,
     }
+    if ui:  # the UI's runs page, showing this run's variants side by side
+        children = f"tags.`mlflow.parentRunId` = '{run.info.run_id}'"
+        identity["mlflow_variants_url"] = (
+            f"{ui.rstrip('/')}/#/experiments/{run.info.experiment_id}/runs"
+            f"?workflowType=machine_learning&searchFilter={quote(children)}"
+        )
+    return identity
 
 
 class RunIdentityDataset(AbstractDataset[None, dict[str, Any]]):
@@ -49,8 +59,12 @@ class RunIdentityDataset(AbstractDataset[None, dict[str, Any]]):
     run can be told apart from this run's.
     """
 
-    def __init__(self, metadata: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, mlflow_ui: str | None = None, metadata: dict[str, Any] | None = None
+    ) -> None:
+        """Create the dataset; ``mlflow_ui``: the MLflow UI's address, for links."""
         self.metadata = metadata
+        self._ui = mlflow_ui
         self._identity: dict[str, Any] | None = None
 
     def load(self) -> dict[str, Any]:
@@ -59,7 +73,7 @@ class RunIdentityDataset(AbstractDataset[None, dict[str, Any]]):
                 "token": uuid.uuid4().hex,
                 "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
                 "git_commit": git_commit(),
-                **_mlflow_run(),
+                **_mlflow_run(self._ui),
             }
         return dict(self._identity)
 

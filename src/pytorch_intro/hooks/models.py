@@ -12,6 +12,7 @@ experiment's Models view compares the variants side by side.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import logging
 import platform
@@ -62,11 +63,20 @@ def log_variant_model(run_id: str, namespace: str, record: ModelRecord) -> None:
     """Log ``record``'s servable model in the run ``run_id`` (then still open)."""
     servable = load_servable(record.servable)
     output = predictions(servable.predict(servable.input_example))
-    model_input: Any = servable.input_example
+    model_input: Any = servable.input_example  # images: float32 (N, 28, 28)
     if servable.kind == "points":
-        model_input = pd.DataFrame(model_input, columns=["x", "y"])
+        # float64 columns: float32 and float64 points both convert to them
+        # safely (MLflow refuses float64 for float32 columns)
+        model_input = pd.DataFrame(model_input.astype(np.float64), columns=["x", "y"])
     signature = infer_signature(model_input, output)
-    with mlflow.start_run(run_id=run_id, nested=True):
+    active = mlflow.active_run()
+    # the variant's child run, or (a sweep's point) the run of the kedro run itself
+    resumed = (
+        contextlib.nullcontext()
+        if active is not None and active.info.run_id == run_id
+        else mlflow.start_run(run_id=run_id, nested=True)
+    )
+    with resumed:
         info = mlflow.pyfunc.log_model(
             name=namespace.replace(".", "-"),  # no dots in model names
             python_model=str(MODEL_CODE),

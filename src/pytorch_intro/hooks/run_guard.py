@@ -13,7 +13,7 @@ import os
 import signal
 import threading
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +73,29 @@ def check_runner(name: str | None) -> None:
     )
 
 
+def check_namespaces(
+    namespaces: Iterable[str] | None, pipelines: Iterable[str]
+) -> None:
+    """Refuse ``--namespaces`` naming a model variant (``digits.cnn``).
+
+    A variant's namespace holds its own nodes only, not the data steps it
+    trains on (``digits``), and with them it repeats nodes; the variant's
+    pipeline of the same name (in ``pipelines``) is what is meant.
+    """
+    given, names = list(namespaces or ()), set(pipelines)
+    variants = [name for name in given if "." in name and name in names]
+    if not variants:
+        return
+    one = len(variants) == 1
+    raise PreflightError(
+        f"kedro run --namespaces={','.join(given)} runs the variant"
+        f"{'' if one else 's'} {', '.join(variants)} without "
+        f"{'its' if one else 'their'} data steps; run `kedro run "
+        f"--pipelines={','.join(variants)}` instead (the variant with its data "
+        "steps and the report)."
+    )
+
+
 class RunGuardHook:
     """What keeps a failing or stopped run from costing earlier results.
 
@@ -127,6 +150,7 @@ class RunGuardHook:
         self, run_params: dict[str, Any], pipeline: Pipeline, catalog: Any
     ) -> None:
         # Before kedro-mlflow opens the run: a refused run leaves no trace.
+        check_namespaces(run_params.get("namespaces"), registered_pipelines.keys())
         check_runner(runner_name(run_params))
         check_parameter_blocks(
             catalog.load("parameters"),

@@ -18,6 +18,9 @@ final metrics (:mod:`pytorch_intro.hooks.models`); ``run: parent`` records the
 dataset in the parent run (the report) instead of a child run. Node code never
 calls MLflow.
 
+In a sweep's point (``kedro sweep``), the variant is recorded in the point's
+own run, which the sweep created as a child of its run.
+
 Every run is tagged with its host and process id; at the start of a run, runs
 of the experiment still RUNNING whose process on this host is gone (a
 ``kill -9``, a crash) are marked KILLED. After the pipeline, the best model of
@@ -47,13 +50,16 @@ from pytorch_intro.hooks.orphans import HOST_TAG, PID_TAG, close_orphan_runs
 from pytorch_intro.hooks.registry import RegistryConfig, register_champions
 from pytorch_intro.hooks.run_guard import RunInterrupted
 from pytorch_intro.internals import MAX_PARAM_LENGTH, saved_file
+from pytorch_intro.sweeps import POINT_ENV
 
 logger = logging.getLogger(__name__)
 
 FINISHED = RunStatus.to_string(RunStatus.FINISHED)
 FAILED = RunStatus.to_string(RunStatus.FAILED)
 KILLED = RunStatus.to_string(RunStatus.KILLED)
-#: Opens the MLflow UI on runs and models, not on the GenAI overview.
+#: Marks the experiment as model development (MLflow 3.17's UI still opens on
+#: its GenAI view unless the address says ``workflowType=machine_learning``,
+#: as the report's link does: docs/tracking.md).
 EXPERIMENT_KIND = ("mlflow.experimentKind", "custom_model_development")
 
 
@@ -77,6 +83,7 @@ class VariantRunsHook:
         self._models: dict[str, ModelRecord] = {}
         self._pipeline_names = ""
         self._parent: str | None = None
+        self._point: str | None = None
 
     @hook_impl
     def after_context_created(self, context: Any) -> None:
@@ -102,6 +109,8 @@ class VariantRunsHook:
         # started the parent run by now.
         parent = mlflow.active_run()
         self._parent = parent.info.run_id if parent else None
+        # a sweep's point: its variant is recorded in the (resumed) point run
+        self._point = os.environ.get(POINT_ENV)
         if parent is None:
             return
         client = self._get_client()
@@ -109,7 +118,11 @@ class VariantRunsHook:
         if experiment.tags.get(EXPERIMENT_KIND[0]) is None:
             client.set_experiment_tag(experiment.experiment_id, *EXPERIMENT_KIND)
         tags = _process_tags()
-        if parent.info.run_name == self._pipeline_names:  # kedro-mlflow's default
+        if self._point is not None:  # kedro-mlflow renamed the resumed point run
+            tags.append(
+                RunTag("mlflow.runName", f"{self._point} {self._pipeline_names}")
+            )
+        elif parent.info.run_name == self._pipeline_names:
             started = datetime.fromtimestamp(parent.info.start_time / 1000)
             name = f"{self._pipeline_names} {started:%Y-%m-%d %H:%M:%S}"
             tags.append(RunTag("mlflow.runName", name))
@@ -169,7 +182,8 @@ class VariantRunsHook:
     def after_pipeline_run(self) -> None:
         self._finish_completed()
         self._terminate(list(self._runs), FINISHED)
-        if self._parent is not None and self._models:
+        # a sweep's points are compared in the sweep, not each in the registry
+        if self._parent is not None and self._models and self._point is None:
             register_champions(
                 self._get_client(), self._parent, self._models, self._registry
             )
@@ -196,7 +210,8 @@ class VariantRunsHook:
             record = self._models.get(namespace)
             if status == FINISHED and record is not None and record.servable:
                 log_variant_model(run_id, namespace, record)
-            self._get_client().set_terminated(run_id, status)
+            if run_id != self._parent:  # kedro-mlflow closes its own run
+                self._get_client().set_terminated(run_id, status)
             seconds = self._seconds[namespace] + time.perf_counter() - started
             logger.info(
                 "MLflow child run '%s' %s (logging took %.2fs)",
@@ -226,6 +241,9 @@ class VariantRunsHook:
         parent = mlflow.active_run()
         if parent is None:  # kedro-mlflow tracking is disabled for this pipeline
             return None
+        if self._point is not None:  # a sweep's point: its own run is the variant's
+            self._runs[namespace] = parent.info.run_id
+            return parent.info.run_id
         problem, _, variant = namespace.partition(".")
         run = self._get_client().create_run(
             experiment_id=parent.info.experiment_id,

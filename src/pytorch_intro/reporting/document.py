@@ -12,6 +12,10 @@ from __future__ import annotations
 import base64
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pytorch_intro.reporting.results import RunIdentity
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,9 @@ Block = (
 class Document:
     title: str
     blocks: list[Block] = field(default_factory=list)
+    # The run this document is the report of: results are "this run's" or an
+    # earlier run's against it (None: not a run's report).
+    run: RunIdentity | None = None
 
     def add(self, *blocks: Block) -> None:
         self.blocks.extend(blocks)

@@ -20,7 +20,12 @@ from pytorch_intro.reporting.document import (
     Preformatted,
     Table,
 )
-from pytorch_intro.reporting.results import HistoryRow, ProblemResults, VariantResults
+from pytorch_intro.reporting.results import (
+    HistoryRow,
+    ProblemResults,
+    RunIdentity,
+    VariantResults,
+)
 
 # --- formatting --------------------------------------------------------------------
 
@@ -37,6 +42,20 @@ def count(value: int) -> str:
 
 def capitalized(text: str) -> str:
     return text[:1].upper() + text[1:]
+
+
+def listing(items: Sequence[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return " and ".join(filter(None, [", ".join(items[:-1]), *items[-1:]]))
+
+
+def provenance(run: RunIdentity, current: RunIdentity) -> str:
+    """Where results come from, seen from the ``current`` run: ``this run`` or
+    ``an earlier run (date, MLflow run `id`)``."""
+    if run.token == current.token:
+        return "this run"
+    tracked = f", MLflow run `{run.mlflow_run_id}`" if run.mlflow_run_id else ""
+    return f"an earlier run ({run.date}{tracked})"
 
 
 def figure(
@@ -119,7 +138,8 @@ def still_improving_claims(
 def variant_section(
     document: Document, variant: VariantResults, level: int = 3
 ) -> None:
-    """A variant's heading, settings and accuracy, epoch listing and curves."""
+    """A variant's heading, settings and accuracy, the run it comes from (in
+    the report of a run), epoch listing and curves."""
     summary = variant.summary
     document.add(
         Heading(summary.title, level),
@@ -128,7 +148,7 @@ def variant_section(
             f"Adam (lr {summary.lr}, batch {summary.batch_size}) on "
             f"{count(summary.n_train)} samples; final validation accuracy "
             f"**{pct(variant.accuracy)}** on {count(variant.n_eval)} samples"
-            f"{seed_spread(variant)}."
+            f"{seed_spread(variant)}.{_origin(variant, document.run)}"
         ),
         Preformatted(epoch_listing(variant.history)),
     )
@@ -137,6 +157,15 @@ def variant_section(
     )
     if curves:
         document.add(curves)
+
+
+def _origin(variant: VariantResults, current: RunIdentity | None) -> str:
+    """The sentence naming the run the variant comes from, and its data if earlier."""
+    if current is None or variant.run is None:
+        return ""
+    earlier = variant.run.token != current.token
+    data = f", on {variant.data}" if variant.data and earlier else ""
+    return f" Results from {provenance(variant.run, current)}{data}."
 
 
 def parameter_table(variant: VariantResults) -> list[Block]:

@@ -3,7 +3,9 @@
 :func:`build_report` takes each problem's latest results (``None``: its pipeline
 never ran) and writes a :class:`~pytorch_intro.reporting.document.Document`: the
 run identity, an overview of every variant, then one section per problem, as
-its module in :mod:`pytorch_intro.reporting.sections` writes it.
+its module in :mod:`pytorch_intro.reporting.sections` writes it. A problem's
+variants may come from several runs (one variant run alone keeps the others'
+latest results): the header and each variant's section name its run.
 """
 
 from __future__ import annotations
@@ -20,7 +22,13 @@ from pytorch_intro.reporting.document import (
     Note,
     Table,
 )
-from pytorch_intro.reporting.parts import count, pct, training_seeds
+from pytorch_intro.reporting.parts import (
+    count,
+    listing,
+    pct,
+    provenance,
+    training_seeds,
+)
 from pytorch_intro.reporting.results import ProblemResults, RunIdentity
 from pytorch_intro.reporting.sections import Section
 
@@ -28,12 +36,27 @@ TITLE = "Introduction to PyTorch: report"
 
 
 def _provenance(results: ProblemResults, current: RunIdentity) -> str:
-    identity = results.identity
-    if identity.token == current.token:
-        return "this run"
-    run = identity.mlflow_run_id
-    tracked = f", MLflow run `{run}`" if run else ""
-    return f"an earlier run ({identity.date}{tracked})"
+    """The run the results come from; per variant when they come from several."""
+    runs: dict[str, tuple[RunIdentity, list[str]]] = {}
+    for variant in results.variants.values():
+        run = variant.run or results.identity
+        runs.setdefault(run.token, (run, []))[1].append(variant.title)
+    if len(runs) <= 1:
+        run = next(iter(runs.values()))[0] if runs else results.identity
+        return provenance(run, current)
+    return "; ".join(
+        f"{provenance(run, current)} for {listing(titles)}"
+        for run, titles in runs.values()
+    )
+
+
+def _different_data(results: ProblemResults) -> dict[str, list[str]]:
+    """The variants' titles by the data each was trained on, when that differs."""
+    data: dict[str, list[str]] = {}
+    for variant in results.variants.values():
+        if variant.data is not None:
+            data.setdefault(variant.data, []).append(variant.title)
+    return data if len(data) > 1 else {}
 
 
 def _header(
@@ -49,6 +72,11 @@ def _header(
         if identity.git_commit
         else "**Git commit:** not available (not a git checkout)",
         f"**MLflow run:** `{run}` (experiment {identity.mlflow_experiment_id})"
+        + (
+            f"; its variants side by side: <{identity.mlflow_variants_url}>"
+            if identity.mlflow_variants_url
+            else ""
+        )
         if run
         else "**MLflow run:** none (tracking off)",
     ]
@@ -60,8 +88,20 @@ def _header(
         lines.append(
             f"**{section.title}:** {section.data_line(results)}; training seed "
             f"{training_seeds(results)}; results from {_provenance(results, identity)}"
+            + ("; **variants on different data**" if _different_data(results) else "")
         )
     document.add(BulletList(lines))
+    for problem, results in available.items():
+        if data := _different_data(results):
+            document.add(
+                Note(
+                    f"The {sections[problem].title}'s variants come from runs on "
+                    "different data, so their numbers do not compare directly: "
+                    + "; ".join(f"{listing(t)} on {d}" for d, t in data.items())
+                    + f". Run `{sections[problem].run_command}` to train them all "
+                    "on the same data."
+                )
+            )
     for problem, section in sections.items():
         if problem not in available:
             document.add(
@@ -130,7 +170,7 @@ def build_report(
     identity = RunIdentity.model_validate(identity)
     sections = report_sections.registry()
     available = _available(sections, results)
-    document = Document(TITLE)
+    document = Document(TITLE, run=identity)
     _header(document, identity, sections, available)
     if not available:
         return document

@@ -7,6 +7,10 @@ loaded: a file written by another version of the project fails with the field
 that does not fit. Figures are PNG bytes in Python and base64 text in JSON, so
 ``Model.model_validate_json(results.model_dump_json()) == results``.
 
+Each variant records the run it was trained in: running one variant keeps the
+others' latest results (:func:`combine_runs`), so one problem's results can
+come from several runs.
+
 Two kinds of model: the containers defined here reject unknown keys (such a key
 means another format); the records other nodes make (run identity, summary,
 metrics, per-epoch rows, ...) are typed where the report reads them and keep
@@ -18,7 +22,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -88,6 +92,7 @@ class RunIdentity(Record):
     git_commit: str | None = None
     mlflow_run_id: str | None = None
     mlflow_experiment_id: str | None = None
+    mlflow_variants_url: str | None = None  # the MLflow UI page of its variants
 
 
 class Summary(Record):
@@ -180,6 +185,12 @@ class VariantResults(Container):
     confusion_matrix: list[list[NonNegativeInt]]  # rows true, columns predicted
     top_confusions: list[Confusion]
     figures: dict[str, Png] = Field(default_factory=dict)
+    # The run the variant was trained in, and its data in a few words (the
+    # section's data line), set when the problem's results are collected; a
+    # variant kept from an earlier run keeps both. Unset in older files: the
+    # problem's own run (see ProblemResults).
+    run: RunIdentity | None = None
+    data: str | None = None
 
     @field_validator("confusion_matrix")
     @classmethod
@@ -219,6 +230,50 @@ class ProblemResults(Container, Generic[DataT]):
     data: DataT
     variants: dict[str, VariantResults]
     figures: dict[str, Png] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _variants_know_their_run(self) -> ProblemResults:
+        # a variant without a run (built by this run's nodes, or an older file)
+        # comes from the problem's own run
+        self.variants = {
+            name: variant
+            if variant.run is not None
+            else variant.model_copy(update={"run": self.identity})
+            for name, variant in self.variants.items()
+        }
+        return self
+
+
+ResultsT = TypeVar("ResultsT", bound=ProblemResults)
+
+
+def combine_runs(
+    results: ResultsT,
+    earlier: ProblemResults | None,
+    data: str,
+    known: Collection[str],
+) -> ResultsT:
+    """This run's ``results`` with the variants it did not train kept from ``earlier``.
+
+    This run's variants replace their earlier results and record ``data`` (this
+    run's data in a few words); every other variant of ``earlier`` that is still
+    one of the problem's ``known`` variants is kept as it was, with the run and
+    data it came from. The variants stay in their earlier order, new ones last.
+    """
+    if earlier is not None and earlier.problem != results.problem:
+        raise ValueError(
+            f"earlier results of {earlier.problem!r}, not {results.problem!r}"
+        )
+    now = {
+        name: variant.model_copy(update={"data": data})
+        for name, variant in results.variants.items()
+    }
+    before = earlier.variants if earlier is not None else {}
+    order = [name for name in before if name in now or name in known] + [
+        name for name in now if name not in before
+    ]
+    variants = {name: now[name] if name in now else before[name] for name in order}
+    return results.model_copy(update={"variants": variants})
 
 
 def check_class_counts(counts: Sequence[int], total: int, names: str) -> None:

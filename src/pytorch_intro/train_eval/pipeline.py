@@ -6,7 +6,8 @@ runnable pipeline of its own.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from functools import partial, update_wrapper
 
 from kedro.pipeline import Node, Pipeline
 
@@ -21,6 +22,11 @@ from pytorch_intro.train_eval.nodes import (
     summarize_run,
     train_model,
 )
+
+
+def bind(func: Callable, **kwargs) -> Callable:
+    """``func`` with keyword arguments fixed, keeping its name for Kedro's logs."""
+    return update_wrapper(partial(func, **kwargs), func)
 
 
 def create_template(figures: Iterable[str] = ()) -> Pipeline:

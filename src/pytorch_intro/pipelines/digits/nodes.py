@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 import numpy as np
@@ -14,8 +14,8 @@ from pytorch_intro.data.mnist import DigitsDataConfig, DigitSet, select_digits
 from pytorch_intro.data.mnist import normalize_images as _normalize
 from pytorch_intro.models import Checkpoint, model_from_checkpoint
 from pytorch_intro.reporting import plot_misclassified
-from pytorch_intro.reporting.results import VariantResults
-from pytorch_intro.reporting.sections.digits import Data, Results
+from pytorch_intro.reporting.results import VariantResults, combine_runs
+from pytorch_intro.reporting.sections.digits import Data, Results, data_line
 from pytorch_intro.serving import Servable, export_servable, fingerprint
 from pytorch_intro.training import most_confident_errors
 from pytorch_intro.validation import check
@@ -88,7 +88,19 @@ def describe_digits(train_digits: DigitSet, test_digits: DigitSet) -> dict[str, 
 
 
 def collect_digits_results(
-    identity: dict[str, Any], data: dict[str, Any], **variants: VariantResults
+    identity: dict[str, Any],
+    data: dict[str, Any],
+    earlier: Results | None,
+    *,
+    known: Collection[str],
+    **variants: VariantResults,
 ) -> Results:
-    """The digits pipeline's results for the report: data and variants."""
-    return Results(identity=identity, data=Data.model_validate(data), variants=variants)
+    """The digits pipeline's results for the report: data and variants.
+
+    ``variants`` are this run's; the ``known`` variants it did not train are
+    kept from the ``earlier`` results (the latest saved), each with its own run.
+    """
+    results = Results(
+        identity=identity, data=Data.model_validate(data), variants=variants
+    )
+    return combine_runs(results, earlier, data_line(results), known)

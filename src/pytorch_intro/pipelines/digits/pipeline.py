@@ -19,7 +19,7 @@ from pytorch_intro.pipelines.digits.nodes import (
     package_model,
     plot_misclassified_digits,
 )
-from pytorch_intro.train_eval import instantiate
+from pytorch_intro.train_eval import bind, instantiate
 
 # Adding a variant: a block `digits.<name>` (model, title) in
 # parameters_digits.yml and its name here.
@@ -94,8 +94,12 @@ def create_pipeline(variants: Iterable[str] = VARIANTS, **kwargs) -> Pipeline:
             figures=("misclassified",),
         )
     results = Node(
-        collect_digits_results,
-        {"identity": "run_identity", "data": "digits.data_description"}
+        bind(collect_digits_results, known=VARIANTS),
+        {
+            "identity": "run_identity",
+            "data": "digits.data_description",
+            "earlier": "digits_results_latest",
+        }
         | {variant: f"digits.{variant}.report_entry" for variant in variants},
         "digits_results",
         name="collect_results",

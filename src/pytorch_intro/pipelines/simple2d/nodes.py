@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,12 @@ from pytorch_intro.data.points import generate_point_sets as _generate
 from pytorch_intro.models import Checkpoint, model_from_checkpoint
 from pytorch_intro.reporting import plot_decision_boundary as _plot_boundary
 from pytorch_intro.reporting import plot_point_sets
-from pytorch_intro.reporting.results import VariantResults, project_relative
-from pytorch_intro.reporting.sections.simple2d import Data, Results
+from pytorch_intro.reporting.results import (
+    VariantResults,
+    combine_runs,
+    project_relative,
+)
+from pytorch_intro.reporting.sections.simple2d import Data, Results, data_line
 from pytorch_intro.serving import Servable, export_servable, fingerprint
 from pytorch_intro.training import predict_logits
 
@@ -126,19 +131,29 @@ def collect_simple2d_results(
     identity: dict[str, Any],
     data: dict[str, Any],
     point_sets: bytes,
+    earlier: Results | None = None,
     *,
     features: dict[str, str],
+    known: Collection[str] = (),
     **variants: VariantResults,
 ) -> Results:
     """The 2D pipeline's results for the report: data, features and variants.
 
-    The points' file is recorded relative to the project (the working directory).
+    ``variants`` are this run's; the ``known`` variants it did not train are
+    kept from the ``earlier`` results (the latest saved), each with its own run
+    and features. The points' file is recorded relative to the project (the
+    working directory).
     """
     described = Data.model_validate(data | {"features": dict(features)})
     source = project_relative(described.train_source, Path.cwd())
-    return Results(
+    results = Results(
         identity=identity,
         data=described.model_copy(update={"train_source": source}),
         variants=variants,
         figures={"point_sets": point_sets},
     )
+    combined = combine_runs(results, earlier, data_line(results), known)
+    kept = earlier.data.features if earlier is not None else {}
+    features = {name: kept[name] for name in combined.variants if name in kept}
+    combined.data.features = features | results.data.features
+    return combined

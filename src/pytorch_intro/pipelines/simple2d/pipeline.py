@@ -7,8 +7,7 @@ namespace; each model variant is the train/evaluate/track template in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from functools import partial, update_wrapper
+from collections.abc import Iterable, Mapping
 
 from kedro.pipeline import Node, Pipeline
 
@@ -21,7 +20,7 @@ from pytorch_intro.pipelines.simple2d.nodes import (
     package_model,
     plot_decision_boundary,
 )
-from pytorch_intro.train_eval import instantiate
+from pytorch_intro.train_eval import bind, instantiate
 
 # Variant name -> the features it trains on ("xy" or "polar"). Adding a variant:
 # a block `simple2d.<name>` (model, title) in parameters_simple2d.yml and a line here.
@@ -31,11 +30,6 @@ VARIANTS: dict[str, str] = {
     "polar_linear": "polar",
 }
 SOURCES = ("generated", "assignment")
-
-
-def _bind(func: Callable, **kwargs) -> Callable:
-    """``func`` with keyword arguments fixed, keeping its name for Kedro's logs."""
-    return update_wrapper(partial(func, **kwargs), func)
 
 
 def _data_pipeline(source: str) -> Pipeline:
@@ -53,7 +47,7 @@ def _data_pipeline(source: str) -> Pipeline:
             name="compute_polar_features",
         ),
         Node(
-            _bind(describe_point_sets, origin=source),
+            bind(describe_point_sets, origin=source),
             [f"{source}_train", f"{source}_valid", "valid_polar"]
             + (["params:generator"] if source == "generated" else []),
             ["point_sets_figure", "point_sets_description"],
@@ -75,9 +69,10 @@ def _data_pipeline(source: str) -> Pipeline:
 
 def _results_pipeline(variants: Mapping[str, str]) -> Pipeline:
     node = Node(
-        _bind(collect_simple2d_results, features=dict(variants)),
+        bind(collect_simple2d_results, features=dict(variants), known=tuple(VARIANTS)),
         {
             "identity": "run_identity",
+            "earlier": "simple2d_results_latest",
             "data": "simple2d.point_sets_description",
             "point_sets": "simple2d.point_sets_figure",
         }
@@ -99,7 +94,7 @@ def _boundary_pipeline(features: str) -> Pipeline:
                 name="plot_decision_boundary",
             ),
             Node(
-                _bind(package_model, features=features),
+                bind(package_model, features=features),
                 ["model", "valid_points"],
                 "servable",
                 name="package_model",
@@ -109,17 +104,29 @@ def _boundary_pipeline(features: str) -> Pipeline:
 
 
 def create_pipeline(
-    variants: Mapping[str, str] = VARIANTS, source: str = "generated", **kwargs
+    variants: Mapping[str, str] | Iterable[str] = VARIANTS,
+    source: str = "generated",
+    **kwargs,
 ) -> Pipeline:
     """The 2D pipeline for ``variants`` trained on ``source`` data.
 
     Args:
-        variants: variant name -> features ("xy" or "polar").
+        variants: variant name -> features ("xy" or "polar"), or names of
+            ``VARIANTS`` (e.g. ``["mlp"]``: that variant alone).
         source: "generated" (the seeded generator, the default) or "assignment"
             (the assignment's own train.npz/valid.npz in data/01_raw/simple2d/).
     """
     if source not in SOURCES:
         raise ValueError(f"source={source!r}; choose one of: {', '.join(SOURCES)}")
+    if not isinstance(variants, Mapping):
+        variants = tuple(variants)
+        unknown = [name for name in variants if name not in VARIANTS]
+        if unknown:
+            raise ValueError(
+                f"unknown variant(s) {', '.join(unknown)}; choose from: "
+                f"{', '.join(VARIANTS)}"
+            )
+        variants = {name: VARIANTS[name] for name in variants}
     features = {
         "xy": (
             f"simple2d.{source}_train",

@@ -1,0 +1,52 @@
+"""A sweep's summary: one row per point, and accuracy against each swept value."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+
+def plot_sweep(table: pd.DataFrame, swept: Sequence[str]) -> Figure:
+    """Final validation accuracy against each swept value (a panel each), one line
+    per pipeline: the mean over seeds, with their standard deviation as error bars.
+
+    Args:
+        table: the summary (columns ``pipeline``, ``status``, ``val_accuracy``,
+            and one per swept key).
+        swept: the swept keys, except the seed.
+    """
+    done = table[table["status"].isin(["FINISHED", "SKIPPED"])]
+    keys = list(swept) or ["pipeline"]
+    fig = Figure(figsize=(5 * len(keys), 4), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(keys)))
+    for ax, key in zip(axes, keys, strict=True):
+        for pipeline, rows in done.groupby("pipeline"):
+            stats = rows.groupby(key)["val_accuracy"].agg(["mean", "std", "count"])
+            stats = stats.sort_index()
+            ax.errorbar(
+                stats.index.astype(float) if key != "pipeline" else range(len(stats)),
+                100 * stats["mean"],
+                yerr=100 * stats["std"].fillna(0),
+                marker="o",
+                capsize=3,
+                label=str(pipeline),
+            )
+        numeric = key != "pipeline" and pd.api.types.is_numeric_dtype(done[key])
+        values = done[key].astype(float) if numeric else None
+        if numeric and values.min() > 0 and values.max() / values.min() >= 10:
+            ax.set_xscale("log")
+        ax.set(xlabel=key, ylabel="final validation accuracy (%)", title=key)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize="small")
+    seeds = table.filter(like=".training.seed").nunique().max()
+    extra = (
+        f" (mean ± std over {seeds} seeds)"
+        if not math.isnan(seeds) and seeds > 1
+        else ""
+    )
+    fig.suptitle(f"Accuracy against each swept value{extra}")
+    return fig

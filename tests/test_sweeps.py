@@ -1,0 +1,320 @@
+"""Sweeps: their points, and real `kedro sweep` runs on a Dask LocalCluster.
+
+The integration tests start their own processes (an `mlflow server`, the
+sweep's cluster through `kedro sweep`) on 127.0.0.1 and stop every one of
+them; no network.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import psutil
+import pytest
+import yaml
+from mlflow.tracking import MlflowClient
+
+from pytorch_intro.sweeps import SweepSpec, expand, parse_sweep
+from pytorch_intro.sweeps.command import SweepError, _check_store
+from pytorch_intro.validation import ConfigError
+from tests.conftest import PROJECT_ROOT, make_project
+from tests.test_serving import mlflow_command, served, server_env, stop_group
+
+KEDRO = str(Path(sys.executable).with_name("kedro"))
+ENV = os.environ | {
+    "DO_NOT_TRACK": "true",
+    "KEDRO_DISABLE_TELEMETRY": "true",
+    "PYTHONUNBUFFERED": "1",
+    "COLUMNS": "300",
+    "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+}
+VARIANTS = ["simple2d.linear", "simple2d.mlp", "simple2d.polar_linear"]
+SWEEP = {
+    "pipelines": VARIANTS,
+    "grid": {"simple2d.training.lr": [1.0e-3, 1.0e-2]},
+    "seeds": [0, 1],
+    "params": {"simple2d.training.epochs": 2},
+}
+
+
+# --- expanding a sweep -----------------------------------------------------------
+
+
+def test_a_sweep_is_its_pipelines_times_grid_times_seeds_plus_extra_points():
+    spec = SweepSpec.model_validate(
+        SWEEP | {"include": [{"pipeline": "simple2d.mlp", "params": {"x.y": 1}}]}
+    )
+    points = expand(spec)
+    assert len(points) == 3 * 2 * 2 + 1
+    assert [p.id for p in points[:2]] == ["point-001", "point-002"]
+    first = points[0]
+    assert first.pipeline == "simple2d.linear"
+    assert first.swept == {"simple2d.training.lr": 0.001, "simple2d.training.seed": 0}
+    assert first.params_option() == (
+        "simple2d.training.epochs=2,simple2d.training.lr=0.001,simple2d.training.seed=0"
+    )
+    assert points[-1].params == {"simple2d.training.epochs": 2, "x.y": 1}
+    digests = {p.digest for p in points}
+    assert len(digests) == len(points)  # a content hash per point
+    assert expand(spec)[3].digest == points[3].digest  # stable
+
+
+def test_random_samples_are_seeded_and_within_their_ranges():
+    spec = SweepSpec.model_validate(
+        {
+            "pipelines": ["digits.mlp"],
+            "random": {
+                "samples": 5,
+                "seed": 3,
+                "parameters": {
+                    "digits.training.lr": {"log_uniform": [1e-4, 1e-2]},
+                    "digits.training.batch_size": {"choice": [16, 32]},
+                },
+            },
+        }
+    )
+    points, again = expand(spec), expand(spec)
+    assert [p.params for p in points] == [p.params for p in again]
+    lrs = [p.params["digits.training.lr"] for p in points]
+    assert all(1e-4 <= lr <= 1e-2 for lr in lrs) and len(set(lrs)) == 5
+    assert {p.params["digits.training.batch_size"] for p in points} <= {16, 32}
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"pipelines": []}, "pipelines"),
+        ({"pipelines": ["a.b"], "grid": {"k": [1]}, "params": {"k": 2}}, "both swept"),
+        ({"pipelines": ["a.b"], "sweeps": 3}, r"unknown key\(s\) sweeps"),
+        (
+            {"pipelines": ["a.b"], "random": {"samples": 1, "parameters": {"k": {}}}},
+            "exactly one of choice",
+        ),
+    ],
+)
+def test_a_bad_sweep_file_names_the_key(raw, message):
+    with pytest.raises(ConfigError, match=message):
+        parse_sweep({"s": raw}, "s")
+
+
+def test_an_unknown_sweep_lists_the_known_ones():
+    with pytest.raises(KeyError, match=r"no sweep 'nope' \(known: a, b\)"):
+        parse_sweep({"a": {}, "b": {}}, "nope")
+
+
+def test_workers_on_other_hosts_are_refused_a_local_sqlite_store():
+    def cluster(*hosts):
+        workers = {f"tcp://{h}:1": {"host": h} for h in hosts}
+        return SimpleNamespace(
+            scheduler_info=lambda: {"workers": workers},
+            wait_for_workers=lambda n, timeout: None,
+        )
+
+    _check_store(cluster("127.0.0.1", "127.0.0.1"), "sqlite:///mlflow.db", None)
+    _check_store(cluster("10.1.2.3"), "http://10.1.2.9:5000", "tcp://10.1.2.3:8786")
+    with pytest.raises(SweepError, match=r"workers on other hosts \(10\.1\.2\.3\)"):
+        _check_store(cluster("10.1.2.3"), "sqlite:///mlflow.db", "tcp://10.1.2.3:8786")
+
+
+# --- real sweeps -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tracking_server(tmp_path_factory):
+    """A real `mlflow server` on 127.0.0.1: a SQL store and the artifacts it serves."""
+    folder = tmp_path_factory.mktemp("server")
+    command = mlflow_command(
+        "server", "--backend-store-uri", f"sqlite:///{folder / 'server.db'}"
+    ) + ["--artifacts-destination", str(folder / "artifacts"), "--workers", "1"]
+    env = server_env(MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false")
+    with served(command, "/health", folder, env) as uri:
+        yield uri
+
+
+def _project(folder: Path, uri: str | None, sweeps: dict) -> Path:
+    project = make_project(folder)
+    if uri is not None:  # point the project at the tracking server
+        (project / "conf/test/mlflow.yml").write_text(
+            f"server:\n  mlflow_tracking_uri: {uri}\n"
+        )
+    (project / "conf/test/sweeps").mkdir()
+    (project / "conf/test/sweeps/test.yml").write_text(yaml.safe_dump(sweeps))
+    return project
+
+
+def _sweep(project: Path, name: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [KEDRO, "sweep", name, "--env", "test", "--workers", "2", *args],
+        cwd=project,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+
+
+def _tree(client: MlflowClient, sweep_run: str) -> list:
+    experiment = client.get_experiment_by_name("pytorch-intro")
+    return client.search_runs(
+        [experiment.experiment_id],
+        f"tags.`mlflow.parentRunId` = '{sweep_run}'",
+        max_results=100,
+    )
+
+
+def _sweep_run_id(output: str) -> str:
+    line = next(line for line in output.splitlines() if "MLflow sweep run" in line)
+    return line.split("MLflow sweep run ")[1].split(";")[0]
+
+
+@pytest.fixture(scope="module")
+def server_sweep(tmp_path_factory, tracking_server):
+    sweeps = {
+        "sweep2d": SWEEP
+        | {
+            "include": [
+                {
+                    "pipeline": "simple2d.linear",
+                    "params": {"simple2d.training.lr": -1.0},
+                }
+            ]
+        }
+    }
+    project = _project(tmp_path_factory.mktemp("sweep"), tracking_server, sweeps)
+    first = _sweep(project, "sweep2d")
+    return project, MlflowClient(tracking_uri=tracking_server), first
+
+
+def test_a_sweep_on_a_tracking_server_records_every_point_under_its_run(server_sweep):
+    project, client, done = server_sweep
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output  # one point failed
+    assert "12 of 13 points finished, 1 failed" in output
+    assert "Dask dashboard: http://127.0.0.1:" in output
+    # progress lines, not the log's "[12/02/26 00:33:32] INFO ..." ones
+    lines = [
+        line for line in done.stdout.splitlines() if re.match(r"\[\d+/13\] ", line)
+    ]
+    assert len(lines) == 13 and lines[-1].startswith("[13/13]")
+    assert "elapsed" in lines[0] and "left" in lines[0]
+
+    sweep_run = client.get_run(_sweep_run_id(output))
+    assert sweep_run.info.status == "FAILED"  # one point did
+    assert sweep_run.data.tags["pytorch_intro.failed"] == "1"
+    artifacts = {a.path for a in client.list_artifacts(sweep_run.info.run_id)}
+    assert {"summary.csv", "accuracy.png"} <= artifacts
+    points = _tree(client, sweep_run.info.run_id)
+    assert len(points) == 13
+    by_status = {}
+    for run in points:
+        by_status.setdefault(run.info.status, []).append(run)
+        tags = run.data.tags
+        assert tags["pytorch_intro.sweep"] == "sweep2d"
+        assert tags["pytorch_intro.point"].startswith("point-")
+        assert len(tags["pytorch_intro.point_hash"]) == 16
+        assert "simple2d.training.lr" in run.data.params  # the swept values
+    assert len(by_status["FINISHED"]) == 12 and len(by_status["FAILED"]) == 1
+    [failed] = by_status["FAILED"]
+    assert failed.data.params["simple2d.training.lr"] == "-1.0"
+    assert "lr must be a finite number > 0" in failed.data.tags["pytorch_intro.error"]
+    for run in by_status["FINISHED"]:  # the variant's usual records
+        assert run.info.run_name.startswith(run.data.tags["pytorch_intro.point"])
+        assert 0 <= run.data.metrics["val_accuracy"] <= 1
+        assert run.data.params["epochs"] == "2"
+        assert {"learning_curves.png", "model.pt"} <= {
+            a.path for a in client.list_artifacts(run.info.run_id)
+        }
+        assert run.outputs.model_outputs  # its MLflow model
+    summary = next((project / "data/08_reporting/sweeps/sweep2d/summary.csv").iterdir())
+    table = summary / "summary.csv"
+    assert table.read_text().count("\n") == 14  # a header and a row per point
+
+
+def test_a_second_run_of_a_sweep_skips_the_finished_points(server_sweep):
+    project, client, _ = server_sweep
+    again = _sweep(project, "sweep2d")
+    output = again.stdout + again.stderr
+    assert again.returncode == 1, output
+    skipped = [
+        line for line in again.stdout.splitlines() if ": skipped, FINISHED" in line
+    ]
+    assert len(skipped) == 12
+    assert len(_tree(client, _sweep_run_id(output))) == 1  # only the failing one ran
+
+
+def test_a_killed_point_is_recorded_and_the_sweep_completes_the_others(tmp_path):
+    # On the default SQLite store: two points at once must not lock each other out.
+    sweeps = {
+        "long": {
+            "pipelines": ["simple2d.linear"],
+            "seeds": [0, 1],
+            "params": {"simple2d.training.epochs": 400},
+        }
+    }
+    project = _project(tmp_path / "project", None, sweeps)
+    process = subprocess.Popen(
+        [KEDRO, "sweep", "long", "--env", "test", "--workers", "2"],
+        cwd=project,
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        victim = None
+        deadline = time.monotonic() + 300
+        while victim is None and time.monotonic() < deadline:
+            for candidate in psutil.process_iter(["cmdline", "create_time"]):
+                cmdline = " ".join(candidate.info["cmdline"] or [])
+                started = candidate.info["create_time"]
+                if (
+                    "simple2d.training.seed=0" in cmdline
+                    and " run " in f" {cmdline} "
+                    and time.time() - started > 25  # past start-up: training
+                ):
+                    victim = candidate
+            time.sleep(1)
+        assert victim is not None, "point-001's kedro run never started"
+        victim.send_signal(signal.SIGKILL)
+        output = process.communicate(timeout=600)[0]
+    finally:
+        stop_group(process)
+    assert process.returncode == 1, output
+    assert "database is locked" not in output
+    assert "1 of 2 points finished, 1 failed" in output
+    assert "point-001 simple2d.linear seed=0: KILLED (killed by SIGKILL" in output
+    client = MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
+    statuses = {
+        run.data.tags["pytorch_intro.point"]: run.info.status
+        for run in _tree(client, _sweep_run_id(output))
+    }
+    assert statuses == {"point-001": "KILLED", "point-002": "FINISHED"}
+
+
+def test_a_plain_kedro_run_imports_nothing_of_dask():
+    code = (
+        "import sys\n"
+        "from kedro.framework.startup import bootstrap_project\n"
+        f"bootstrap_project({str(PROJECT_ROOT)!r})\n"
+        "import pytorch_intro.settings, pytorch_intro.cli, pytorch_intro.pipeline_registry\n"
+        "from pytorch_intro.pipeline_registry import register_pipelines\n"
+        "register_pipelines()\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=ENV,
+    )
+    assert done.stdout.strip().splitlines()[-1] == "[]"
