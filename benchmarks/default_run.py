@@ -43,11 +43,12 @@ def _variants(store: Path, parent_id: str) -> dict[str, tuple[float, str, str]]:
 
 
 def _latest_parent(store: Path) -> str:
+    """The latest ``kedro run``'s own run (named "__default__ <date>")."""
     client = MlflowClient(tracking_uri=f"sqlite:///{store}")
     experiment = client.get_experiment_by_name("pytorch-intro")
     [parent] = client.search_runs(
         [experiment.experiment_id],
-        "attributes.run_name = '__default__'",
+        "attributes.run_name LIKE '__default__%'",
         order_by=["attributes.start_time DESC"],
         max_results=1,
     )

@@ -44,9 +44,9 @@ def plot_sweep(table: pd.DataFrame, swept: Sequence[str]) -> Figure:
         ax.legend(fontsize="small")
     seeds = table.filter(like=".training.seed").nunique().max()
     extra = (
-        f" (mean ± std over {seeds} seeds)"
+        f"\nmean ± std over {seeds} seeds"
         if not math.isnan(seeds) and seeds > 1
         else ""
     )
-    fig.suptitle(f"Accuracy against each swept value{extra}")
+    fig.suptitle(f"Accuracy against each swept value{extra}", fontsize="medium")
     return fig
