@@ -19,6 +19,7 @@ from pathlib import Path, PurePath, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from kedro.io import AbstractDataset, AbstractVersionedDataset, Version
+from mlflow.entities import Param
 from mlflow.utils.validation import MAX_PARAM_VAL_LENGTH
 
 if TYPE_CHECKING:
@@ -29,6 +30,11 @@ if TYPE_CHECKING:
 #: warning (or refuses them, with ``MLFLOW_TRUNCATE_LONG_VALUES=false``).
 #: mlflow 3.17.2: ``mlflow.utils.validation.MAX_PARAM_VAL_LENGTH`` (6000).
 MAX_PARAM_LENGTH: int = MAX_PARAM_VAL_LENGTH
+
+
+def mlflow_params(values: dict[str, Any]) -> list[Param]:
+    """``values`` as MLflow params, each cut to the length MLflow stores."""
+    return [Param(str(k), str(v)[:MAX_PARAM_LENGTH]) for k, v in values.items()]
 
 
 def filepath(dataset: Any) -> PurePosixPath | None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from pathlib import Path, PurePosixPath
-from typing import Any
+from pathlib import Path
 
 import numpy as np
-from kedro.io import AbstractVersionedDataset, DatasetError, Version
+from kedro.io import DatasetError
 
-from pytorch_intro.internals import filepath, load_path, save_path, version
+from pytorch_intro.datasets.local import LocalVersionedDataset
+from pytorch_intro.internals import load_path, save_path
 from pytorch_intro.serving import Servable, load_program, save_program
 
 PROGRAM, EXAMPLE, ABOUT = "program.pt2", "input_example.npy", "servable.json"
@@ -29,22 +29,13 @@ def load_servable(folder: Path) -> Servable:
     )
 
 
-class ServableDataset(AbstractVersionedDataset[Servable, Servable]):
+class ServableDataset(LocalVersionedDataset[Servable]):
     """A servable model in a folder: ``program.pt2`` (``torch.export``), the
     input example (``.npy``, no pickle) and what the model is.
 
     The folder is written beside its final place and renamed into it, so a
     reader never sees half a model.
     """
-
-    def __init__(
-        self,
-        filepath: str,
-        version: Version | None = None,
-        metadata: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__(filepath=PurePosixPath(filepath), version=version)
-        self.metadata = metadata
 
     def load(self) -> Servable:
         folder = Path(load_path(self))
@@ -69,12 +60,3 @@ class ServableDataset(AbstractVersionedDataset[Servable, Servable]):
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-
-    def _exists(self) -> bool:
-        try:
-            return Path(load_path(self)).is_dir()
-        except Exception:  # no version saved yet
-            return False
-
-    def _describe(self) -> dict[str, Any]:
-        return {"filepath": str(filepath(self)), "version": version(self)}

@@ -24,6 +24,11 @@ PID_TAG = "pytorch_intro.pid"
 KILLED = RunStatus.to_string(RunStatus.KILLED)
 
 
+def process_tags() -> dict[str, str]:
+    """The tags naming the process that records a run (how orphans are found)."""
+    return {HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid())}
+
+
 def process_alive(pid: int, since_ms: int | None = None) -> bool:
     """Whether process ``pid`` exists on this host (and, on Linux, started no
     later than ``since_ms``, epoch milliseconds: else the id was reused)."""

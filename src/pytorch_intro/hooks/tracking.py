@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import time
 from collections import Counter
 from datetime import datetime
@@ -42,14 +41,14 @@ import pandas as pd
 from kedro.framework.hooks import hook_impl
 from kedro.pipeline import Pipeline
 from kedro.pipeline.node import Node
-from mlflow.entities import Metric, Param, RunStatus, RunTag
+from mlflow.entities import Metric, RunStatus, RunTag
 from mlflow.tracking import MlflowClient
 
 from pytorch_intro.hooks.models import ModelRecord, log_variant_model
-from pytorch_intro.hooks.orphans import HOST_TAG, PID_TAG, close_orphan_runs
+from pytorch_intro.hooks.orphans import close_orphan_runs, process_tags
 from pytorch_intro.hooks.registry import RegistryConfig, register_champions
 from pytorch_intro.hooks.run_guard import RunInterrupted
-from pytorch_intro.internals import MAX_PARAM_LENGTH, saved_file
+from pytorch_intro.internals import mlflow_params, saved_file
 from pytorch_intro.sweeps import POINT_ENV
 
 logger = logging.getLogger(__name__)
@@ -117,7 +116,7 @@ class VariantRunsHook:
         experiment = client.get_experiment(parent.info.experiment_id)
         if experiment.tags.get(EXPERIMENT_KIND[0]) is None:
             client.set_experiment_tag(experiment.experiment_id, *EXPERIMENT_KIND)
-        tags = _process_tags()
+        tags = [RunTag(key, value) for key, value in process_tags().items()]
         if self._point is not None:  # kedro-mlflow renamed the resumed point run
             tags.append(
                 RunTag("mlflow.runName", f"{self._point} {self._pipeline_names}")
@@ -151,7 +150,7 @@ class VariantRunsHook:
             return
         client = self._get_client()
         if spec.get("params"):
-            client.log_batch(run_id, params=_params(data))
+            client.log_batch(run_id, params=mlflow_params(data))
             self._model(node.namespace).params = dict(data)
         if spec.get("tags"):
             tags = [RunTag(key, str(data[key])) for key in spec["tags"] if key in data]
@@ -254,7 +253,7 @@ class VariantRunsHook:
                 "variant": variant or problem,
                 "kedro_pipeline": self._pipeline_names,
             }
-            | {tag.key: tag.value for tag in _process_tags()},
+            | process_tags(),
         )
         self._runs[namespace] = run.info.run_id
         logger.info("MLflow child run '%s' - '%s' started", namespace, run.info.run_id)
@@ -269,17 +268,6 @@ def _tracks(node: Node, catalog: Any) -> bool:
         if spec and spec.get("run") != "parent":
             return True
     return False
-
-
-def _process_tags() -> list[RunTag]:
-    """Which process records the run: how orphaned runs are recognised."""
-    return [RunTag(HOST_TAG, socket.gethostname()), RunTag(PID_TAG, str(os.getpid()))]
-
-
-def _params(data: dict[str, Any]) -> list[Param]:
-    return [
-        Param(str(key), str(value)[:MAX_PARAM_LENGTH]) for key, value in data.items()
-    ]
 
 
 def _metrics(history: pd.DataFrame) -> list[Metric]:

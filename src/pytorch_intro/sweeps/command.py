@@ -11,6 +11,7 @@ to the sweep's MLflow run. The exit status is 1 when a point failed.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -212,9 +213,10 @@ def _check_store(client: Any, uri: str, scheduler: str | None) -> None:
     if scheduler is not None:
         client.wait_for_workers(1, timeout=60)
     here = LOCAL_HOSTS | {socket.gethostname()}
-    with_ip = {socket.gethostbyname(socket.gethostname())}
+    with contextlib.suppress(OSError):  # a host name that does not resolve
+        here.add(socket.gethostbyname(socket.gethostname()))
     hosts = {w["host"] for w in client.scheduler_info()["workers"].values()}
-    remote = sorted(hosts - here - with_ip)
+    remote = sorted(hosts - here)
     if remote:
         raise SweepError(
             f"workers on other hosts ({', '.join(remote)}) would write the MLflow "

@@ -10,18 +10,16 @@ the same sweep with the same content hash are found, and skipped.
 
 from __future__ import annotations
 
-import os
-import socket
 import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from mlflow.entities import Param, RunStatus, RunTag
+from mlflow.entities import RunStatus, RunTag
 from mlflow.tracking import MlflowClient
 
-from pytorch_intro.hooks.orphans import HOST_TAG, PID_TAG
-from pytorch_intro.internals import MAX_PARAM_LENGTH
+from pytorch_intro.hooks.orphans import process_tags
+from pytorch_intro.internals import MAX_PARAM_LENGTH, mlflow_params
 from pytorch_intro.sweeps.spec import Point
 
 SWEEP_TAG = "pytorch_intro.sweep"
@@ -46,12 +44,11 @@ class SweepTracker:
             tags={
                 SWEEP_TAG: self.name,
                 "pytorch_intro.points": str(len(points)),
-                HOST_TAG: socket.gethostname(),
-                PID_TAG: str(os.getpid()),
-            },
+            }
+            | process_tags(),
         )
         self.run_id = run.info.run_id
-        self.client.log_batch(self.run_id, params=_params(params))
+        self.client.log_batch(self.run_id, params=mlflow_params(params))
         return self.run_id
 
     def finished(self, point: Point) -> Any | None:
@@ -82,7 +79,7 @@ class SweepTracker:
                 "variant": point.pipeline.partition(".")[2],
             },
         )
-        self.client.log_batch(run.info.run_id, params=_params(point.swept))
+        self.client.log_batch(run.info.run_id, params=mlflow_params(point.swept))
         self.client.update_run(run.info.run_id, status="SCHEDULED")
         return run.info.run_id
 
@@ -128,7 +125,3 @@ class SweepTracker:
         self.client.set_terminated(
             self.run_id, RunStatus.to_string(status), end_time=int(time.time() * 1000)
         )
-
-
-def _params(values: dict[str, Any]) -> list[Param]:
-    return [Param(str(k), str(v)[:MAX_PARAM_LENGTH]) for k, v in values.items()]
