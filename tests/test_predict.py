@@ -272,6 +272,7 @@ def _write_broken(folder: Path) -> dict[str, str]:
 
 def _write_idx(path: Path, images: np.ndarray) -> Path:
     header = np.array([IMAGES_MAGIC, len(images), 28, 28], dtype=">u4").tobytes()
+    path.parent.mkdir(parents=True, exist_ok=True)  # a fresh clone has no data/01_raw
     path.write_bytes(gzip.compress(header + images.astype(np.uint8).tobytes()))
     return path
 
