@@ -25,6 +25,8 @@ install: $(BIN)/kedro
 run: install
 	$(BIN)/kedro run $(ARGS)
 
+# every core (pytest-xdist, see pyproject.toml); the inner loop, about a fifth of
+# the time: make test ARGS='-m "not slow"'
 test: install
 	$(BIN)/python -m pytest $(ARGS)
 

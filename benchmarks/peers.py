@@ -142,12 +142,15 @@ def load_data(variant: str, mnist: Path) -> Data:
         from pytorch_intro.data.points import (  # noqa: PLC0415
             PointSetGeneratorConfig,
             generate_point_sets,
-            to_polar,
         )
+        from pytorch_intro.models.preprocessing import preprocess  # noqa: PLC0415
 
         train, valid = generate_point_sets(PointSetGeneratorConfig(seed=SEED))
         if name == "polar_linear":
-            train, valid = to_polar(train), to_polar(valid)
+            train, valid = (
+                d | {"samples": preprocess("polar", d["samples"])}
+                for d in (train, valid)
+            )
         return Data(
             train["samples"].astype(np.float32),
             train["annotations"].astype(np.float32)[:, None],
@@ -156,15 +159,13 @@ def load_data(variant: str, mnist: Path) -> Data:
             BATCH_SIZE[task],
             binary=True,
         )
-    from pytorch_intro.data.mnist import (  # noqa: PLC0415
-        normalize_images,
-        read_canonical,
-    )
+    from pytorch_intro.data.mnist import read_canonical  # noqa: PLC0415
+    from pytorch_intro.models.preprocessing import preprocess  # noqa: PLC0415
 
     splits = read_canonical(mnist)
 
     def images(split: str) -> np.ndarray:
-        x = normalize_images(splits[split]["images"])  # (N, 1, 28, 28)
+        x = preprocess("pixels", splits[split]["images"])  # (N, 1, 28, 28)
         if ARCHITECTURES[variant]["kind"] == "cnn":
             return np.ascontiguousarray(x.transpose(0, 2, 3, 1))  # NHWC
         return x.reshape(len(x), -1)

@@ -1,7 +1,7 @@
 """N seeds in one step: the product's copies against torch.func.vmap.
 
 The product trains N seeds as N modules in one step (``TrainStep``: one
-backward pass through the sum of their losses, one fused Adam call). The
+backward pass through the sum of their losses, one fused Adam step). The
 textbook alternative stacks the copies' parameters
 (``torch.func.stack_module_state``) and maps ``functional_call`` over them with
 ``vmap``, gradients by ``torch.func.grad_and_value``. This times one eager
@@ -22,13 +22,7 @@ from torch.func import functional_call, grad_and_value, stack_module_state, vmap
 from torch.optim.adam import adam
 
 from pytorch_intro.models import ModelConfig, build_model
-from pytorch_intro.training import (
-    AdamState,
-    ModelCopies,
-    TrainStep,
-    objective_for,
-    seeded,
-)
+from pytorch_intro.training import TrainStep, classification_loss, seeded
 
 MODELS = {
     "simple2d.mlp": ModelConfig(
@@ -61,12 +55,9 @@ def _batches(config: ModelConfig, count: int, steps: int):
 
 
 def product_step(config: ModelConfig, count: int):
-    copies = ModelCopies(_models(config, count))
-    params = copies.parameters()
-    optimizer = torch.optim.Adam(params, lr=1e-3, fused=True)
-    step = TrainStep(copies, objective_for(config.out_features), optimizer)
-    state = AdamState.of(optimizer)
-    return lambda x, y: step(params, state, 1e-3, x, y)
+    models = _models(config, count)
+    params = [p for model in models for p in model.parameters()]
+    return TrainStep(models, torch.optim.Adam(params, lr=1e-3, fused=True))
 
 
 def vmap_step(config: ModelConfig, count: int):
@@ -74,14 +65,15 @@ def vmap_step(config: ModelConfig, count: int):
     stacked, _ = stack_module_state(models)
     params = {k: v.detach() for k, v in stacked.items()}
     architecture = build_model(config).to("meta")
-    objective = objective_for(config.out_features)
 
     def loss(p, x, y):
-        return objective.loss(functional_call(architecture, p, (x,)), y)
+        return classification_loss(functional_call(architecture, p, (x,)), y)
 
     gradients = vmap(grad_and_value(loss))
-    optimizer = torch.optim.Adam(list(params.values()), lr=1e-3, fused=True)
-    state = AdamState.of(optimizer)
+    exp_avgs, exp_avg_sqs = (
+        [torch.zeros_like(p) for p in params.values()] for _ in range(2)
+    )
+    steps = [torch.zeros(()) for _ in params]
 
     def step(x, y):
         grads, losses = gradients(params, x, y)
@@ -89,10 +81,10 @@ def vmap_step(config: ModelConfig, count: int):
             adam(
                 list(params.values()),
                 [grads[k] for k in params],
-                state.exp_avgs,
-                state.exp_avg_sqs,
+                exp_avgs,
+                exp_avg_sqs,
                 [],
-                state.steps,
+                steps,
                 fused=True,
                 amsgrad=False,
                 beta1=0.9,

@@ -22,8 +22,9 @@ from pathlib import Path
 import torch
 from kedro.config import OmegaConfigLoader
 
-from pytorch_intro.data.mnist import normalize_images, read_canonical
+from pytorch_intro.data.mnist import read_canonical
 from pytorch_intro.models import ModelConfig
+from pytorch_intro.models.preprocessing import preprocess
 from pytorch_intro.settings import CONFIG_LOADER_ARGS
 from pytorch_intro.train_eval.nodes import resolve_training
 from pytorch_intro.training import EpochResult, to_tensors
@@ -68,7 +69,7 @@ def main() -> int:
     warnings.filterwarnings("ignore", "register_new_resolver")  # kedro's, not ours
     splits = read_canonical(args.mnist)
     train, test = (
-        to_tensors(normalize_images(splits[s]["images"]), splits[s]["labels"])
+        to_tensors(preprocess("pixels", splits[s]["images"]), splits[s]["labels"])
         for s in ("train", "test")
     )
     environments = {env: _parameters(env) for env in ("base", "fast")}

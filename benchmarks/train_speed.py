@@ -63,13 +63,13 @@ from reference_loop import (
 )
 from torch.utils.flop_counter import FlopCounterMode
 
-from pytorch_intro.data.mnist import normalize_images, read_canonical
+from pytorch_intro.data.mnist import read_canonical
 from pytorch_intro.data.points import (
     PointSetGeneratorConfig,
     generate_point_sets,
-    to_polar,
 )
 from pytorch_intro.models import ModelConfig, build_model
+from pytorch_intro.models.preprocessing import preprocess
 from pytorch_intro.training import (
     TrainingConfig,
     resolve_device,
@@ -141,7 +141,11 @@ def _data(kind: str, mnist: Path) -> tuple[dict, dict]:
         splits = read_canonical(mnist)
         return splits["train"], splits["test"]
     train, valid = generate_point_sets(PointSetGeneratorConfig(seed=SEED))
-    return (to_polar(train), to_polar(valid)) if kind == "polar" else (train, valid)
+    if kind == "polar":
+        return tuple(
+            d | {"samples": preprocess("polar", d["samples"])} for d in (train, valid)
+        )
+    return train, valid
 
 
 def _peak_mb() -> float:
@@ -195,11 +199,11 @@ def _product(
     train, valid = _data(kind, mnist)
     if kind == "digits":
         train = {
-            "samples": normalize_images(train["images"]),
+            "samples": preprocess("pixels", train["images"]),
             "annotations": train["labels"],
         }
         valid = {
-            "samples": normalize_images(valid["images"]),
+            "samples": preprocess("pixels", valid["images"]),
             "annotations": valid["labels"],
         }
     config = TrainingConfig(

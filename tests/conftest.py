@@ -5,15 +5,18 @@ from __future__ import annotations
 import atexit
 import contextlib
 import copy
-import io
+import fcntl
 import os
 import shutil
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import mlflow
 import pytest
+import torch
 from kedro.config import OmegaConfigLoader
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
@@ -21,6 +24,7 @@ from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 from kedro.validation import ParameterValidator
 from matplotlib.figure import Figure
+from xdist.scheduler import LoadFileScheduling
 
 from pytorch_intro.runner import VariantRunner
 from pytorch_intro.settings import CONFIG_LOADER_ARGS
@@ -34,7 +38,64 @@ if "TORCHINDUCTOR_CACHE_DIR" not in os.environ:
     os.environ["TORCHINDUCTOR_CACHE_DIR"] = tempfile.mkdtemp(prefix="inductor-")
     atexit.register(shutil.rmtree, os.environ["TORCHINDUCTOR_CACHE_DIR"], True)
 
+# pytest-xdist runs a worker per core: a core's worth of intra-op threads in each
+# would fight over the cores (torch's threads spin while they wait).
+if workers := os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // int(workers)))
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+# The test files that inspect ``finished_project``: run on one worker, which makes it
+# once; on another worker a test would wait for it (it is shared through a lock).
+FINISHED_PROJECT_FILES = {
+    "test_end_to_end.py",
+    "test_logged_models.py",
+    "test_mlflow_ui.py",
+    "test_notebook.py",
+    "test_report_render.py",
+    "test_serving.py",
+}
+
+
+# The files that take longest (`--durations`), handed out first so that no worker
+# is left with a long one at the end; the others follow in their usual order.
+LONGEST_FIRST = [
+    "test_sweeps.py",
+    *sorted(FINISHED_PROJECT_FILES),
+    "test_robustness.py",
+    "test_compiled.py",
+    "test_single_variant.py",
+    "test_predict.py",
+]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list) -> None:
+    """Under pytest-xdist (``--no-loadscope-reorder``), the longest files first."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+        items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log) -> Any:
+    """pytest-xdist's ``--dist loadfile`` (pyproject.toml): each test file goes to
+    one worker, so that its module-scoped fixtures (a server, a sweep, concurrent
+    runs, trained models) are made once; the files that inspect
+    ``finished_project`` go together. (``--dist loadgroup`` would do this with
+    markers, but xdist 3.8 cannot group under pytest 9.)"""
+    if config.getvalue("dist") != "loadfile":
+        return None  # another --dist: xdist's own
+
+    class FileScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            file = nodeid.split("::", 1)[0]
+            return (
+                "finished_project"
+                if Path(file).name in FINISHED_PROJECT_FILES
+                else file
+            )
+
+    return FileScheduling(config, log)
 
 
 def shared_data_dir() -> Path:
@@ -98,13 +159,27 @@ def kedro_project(folder: Path) -> Iterator[Path]:
 @pytest.fixture(scope="session")
 def finished_project(tmp_path_factory) -> Path:
     """A project after one default ``kedro run`` in the test environment
-    (all six variants and the report), shared by the tests that inspect it."""
-    folder = make_project(tmp_path_factory.mktemp("finished_project"))
-    with (
-        kedro_project(folder),
-        KedroSession.create(project_path=folder, env="test") as session,
-    ):
-        session.run(runner=VariantRunner())  # as `kedro run` runs
+    (all six variants and the report), shared by the tests that inspect it.
+
+    Under pytest-xdist the first worker that needs it makes it, in the temporary
+    folder all workers share; the others wait for it (a file lock) and reuse it.
+    """
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent
+    folder, done = shared / "finished_project", shared / "finished_project.done"
+    with open(shared / "finished_project.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)  # what a failed attempt left
+            folder.mkdir()
+            make_project(folder)
+            with (
+                kedro_project(folder),
+                KedroSession.create(project_path=folder, env="test") as session,
+            ):
+                session.run(runner=VariantRunner())  # as `kedro run` runs
+            done.touch()
     return folder
 
 
@@ -168,18 +243,21 @@ RUN_IDENTITY = {
 }
 
 
+_FIGURES = tempfile.TemporaryDirectory(prefix="figures-")
+
+
 class _KeptDataset(MemoryDataset):
     """A memory dataset the runner cannot release, so tests can read it afterwards.
 
-    Like the project's FigureDataset, a saved figure loads as its PNG bytes.
+    Like the project's FigureDataset, a saved figure loads as its PNG file's path.
     """
 
     def save(self, data) -> None:
         self.saved = data
         if isinstance(data, Figure):
-            buffer = io.BytesIO()
-            data.savefig(buffer, format="png", dpi=40)
-            data = buffer.getvalue()
+            path = Path(_FIGURES.name) / f"{uuid.uuid4().hex}.png"
+            data.savefig(path, format="png", dpi=40)
+            data = str(path)
         super().save(data)
 
     def _release(self) -> None:

@@ -48,7 +48,7 @@ def test_default_hyperparameters_reproduce_the_assignment(inputs):
     assert 0.40 <= accuracy["linear"] <= 0.65, accuracy
     assert accuracy["mlp"] >= 0.99, accuracy
     assert accuracy["polar_linear"] >= 0.75, accuracy
-    assert outputs["simple2d.mlp.summary"]["data_source"].endswith("train.npz")
+    assert outputs["simple2d.mlp.report_entry"].data_source.endswith("train.npz")
 
 
 def test_polar_features_converge_with_more_epochs(inputs):

@@ -9,12 +9,7 @@ from pytorch_intro.pipelines.simple2d import VARIANTS, create_pipeline
 from tests.conftest import PROJECT_ROOT
 
 # Intermediate results deliberately kept in memory: cheap to recompute.
-IN_MEMORY = {
-    "simple2d.grid_xy",
-    "simple2d.grid_polar",
-    "simple2d.train_polar",
-    "simple2d.valid_polar",
-}
+IN_MEMORY = {"simple2d.grid_xy"}
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,7 @@
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -82,13 +83,13 @@ def _figure() -> Figure:
     return fig
 
 
-def test_figure_dataset_saves_png_versions_and_loads_their_bytes(tmp_path):
+def test_figure_dataset_saves_png_versions_and_loads_their_path(tmp_path):
     filepath = str(tmp_path / "curves.png")
     for version in ("2026-01-01T00.00.00.000Z", "2026-01-02T00.00.00.000Z"):
         FigureDataset(filepath=filepath, version=Version(None, version)).save(_figure())
     assert len(list((tmp_path / "curves.png").iterdir())) == 2
     data = FigureDataset(filepath=filepath, version=Version(None, None)).load()
-    assert data.startswith(b"\x89PNG\r\n\x1a\n")
+    assert Path(data).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
 
 def test_results_dataset_is_none_until_saved_and_then_round_trips(tmp_path):

@@ -11,6 +11,8 @@ from mlflow.tracking import MlflowClient
 
 from pytorch_intro.hooks import RunInterrupted, VariantRunsHook
 from pytorch_intro.internals import create_hook_manager
+from tests.test_report import LINEAR
+from tests.test_report import variant as variant_record
 
 TRACKED = {
     "summary": {"params": True, "tags": ["data_source"]},
@@ -102,6 +104,32 @@ def test_completed_variants_finish_and_the_failing_one_is_marked_failed(tracking
     assert good.data.tags["data_source"] == "MNIST subset"  # to filter runs by
     history = client.get_metric_history(good.info.run_id, "val_accuracy")
     assert [(m.step, m.value) for m in history] == [(1, 0.5), (2, 0.75)]
+
+
+def test_a_variants_params_are_read_from_its_record(tracking):
+    client, experiment_id = tracking
+    record = variant_record("Linear", [0.5, 0.75], 3, LINEAR, 500)
+    pipeline = Pipeline(
+        [Node(lambda: record, None, "report_entry", name="collect")],
+        namespace="toy.linear",
+    )
+    spec = {"params": True, "tags": ["data_source"]}
+    catalog = DataCatalog(
+        {"toy.linear.report_entry": MemoryDataset(metadata={"mlflow": spec})}
+    )
+    hook = VariantRunsHook()
+    manager = create_hook_manager()
+    manager.register(hook)
+
+    with mlflow.start_run(run_name="parent"):
+        hook.before_pipeline_run({"pipeline_name": "toy"}, pipeline, catalog)
+        SequentialRunner().run(pipeline, catalog, hook_manager=manager)
+        hook.after_pipeline_run()
+
+    [child] = client.search_runs([experiment_id], "attributes.run_name = 'toy.linear'")
+    assert child.data.params == {k: str(v) for k, v in record.params().items()}
+    assert (child.data.params["n_params"], child.data.params["epochs"]) == ("3", "2")
+    assert child.data.tags["data_source"] == "MNIST"
 
 
 def test_a_dataset_marked_for_the_parent_run_goes_there_not_to_a_child(

@@ -65,7 +65,7 @@ INTERNALS = (
     ]
     + [
         ("MatplotlibDataset", "kedro-datasets", _figure, name)
-        for name in ("_filepath", "_protocol", "_fs")
+        for name in ("_filepath", "_protocol")
     ]
     + [
         ("TextDataset.save (Kedro's save wrapper)", "kedro", _text_save, "__wrapped__"),
@@ -120,20 +120,17 @@ def test_file_paths_of_local_remote_and_fileless_datasets(tmp_path, internals):
     remote = TextDataset(filepath="memory://notes/notes.txt")
     assert internals.filepath(text) == PurePosixPath(tmp_path / "notes.txt")
     assert internals.filepath(MemoryDataset()) is None
-    assert internals.protocol(text) == "file"
-    assert internals.protocol(remote) == "memory"
-    assert internals.protocol(_model(tmp_path / "model.pt")) == "file"  # our own: local
-    assert internals.local_filepath(text) == tmp_path / "notes.txt"
-    assert internals.local_filepath(remote) is None
+    assert internals.local_filepath(text) == tmp_path / "notes.txt"  # protocol "file"
+    model = tmp_path / "model.pt"
+    assert internals.local_filepath(_model(model)) == model  # our own: local
+    assert internals.filepath(remote) is not None
+    assert internals.local_filepath(remote) is None  # protocol "memory"
     assert internals.local_filepath(MemoryDataset()) is None
 
 
-def test_the_filesystem_of_a_kedro_datasets_dataset_reads_its_file(tmp_path, internals):
+def test_the_local_file_of_a_kedro_datasets_dataset_reads_back(tmp_path, internals):
     (tmp_path / "figure.png").write_bytes(b"png")
-    with internals.filesystem(_figure(tmp_path)).open(
-        str(tmp_path / "figure.png"), mode="rb"
-    ) as file:
-        assert file.read() == b"png"
+    assert internals.local_filepath(_figure(tmp_path)).read_bytes() == b"png"
 
 
 def test_load_and_save_paths_and_the_version_of_a_versioned_dataset(

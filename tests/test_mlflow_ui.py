@@ -27,10 +27,10 @@ from tests.test_serving import mlflow_command, served, server_env, store_uri
 
 playwright = pytest.importorskip("playwright.sync_api")
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 MODEL_TRAINING = "workflowType=machine_learning"
-TIMEOUT_MS = 60_000  # the UI's first load takes seconds on two busy cores
+TIMEOUT_MS = 120_000  # the first load takes seconds on two busy cores: generous
 
 
 @pytest.fixture(scope="module")

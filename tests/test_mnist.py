@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import gzip
+import hashlib
 import shutil
 import threading
 from collections.abc import Iterator
@@ -12,16 +13,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from kedro.io import DatasetError
+import yaml
+from kedro.io import AbstractDataset, DatasetError
+from pydantic import ValidationError
 
 from pytorch_intro.data.mnist import (
-    CANONICAL,
+    FILES,
     IMAGES_MAGIC,
     LABELS_MAGIC,
     DigitsDataConfig,
     DigitsError,
     DigitsUnavailableError,
-    normalize_images,
+    check_sha256,
+    read_canonical,
     read_images,
     read_labels,
     read_split,
@@ -30,12 +34,22 @@ from pytorch_intro.data.mnist import (
     subsample,
 )
 from pytorch_intro.datasets import MNISTDataset, MNISTSubsetDataset
-from pytorch_intro.validation import ConfigError
-from tests.conftest import shared_data_dir
+from tests.conftest import PROJECT_ROOT, shared_data_dir
 
 RNG = np.random.default_rng(0)
 IMAGES = RNG.integers(0, 256, size=(6, 28, 28), dtype=np.uint8)
 LABELS = np.array([0, 1, 2, 3, 4, 9], dtype=np.uint8)
+# The digits' entry as the catalog declares it (its digests are MNIST's).
+ENTRY = yaml.safe_load((PROJECT_ROOT / "conf/base/catalog.yml").read_text())[
+    "digits.mnist"
+]
+GZ_NAMES = sorted(f"{name}.gz" for names in FILES.values() for name in names)
+
+
+def catalog_dataset(path: Path, **overrides) -> MNISTDataset:
+    """``digits.mnist`` built from its catalog entry, on another folder."""
+    config = ENTRY | {"path": str(path), "lazy": False} | overrides
+    return AbstractDataset.from_config("digits.mnist", config)
 
 
 def idx_bytes(array: np.ndarray, magic: int) -> bytes:
@@ -53,9 +67,7 @@ def write_idx(path: Path, content: bytes, compress: bool = True) -> Path:
 @pytest.fixture
 def mnist_dir() -> Path:
     folder = shared_data_dir() / "mnist"
-    if not all(
-        (folder / f.name).is_file() for s in CANONICAL.values() for f in s.values()
-    ):
+    if not all((folder / name).is_file() for name in GZ_NAMES):
         pytest.skip(f"the canonical MNIST files are not in {folder}")
     return folder
 
@@ -144,7 +156,8 @@ def test_image_and_label_counts_must_agree(tmp_path):
 
 
 def test_canonical_files_load_with_their_checksums(mnist_dir):
-    splits = MNISTDataset(str(mnist_dir), download=False).load()
+    splits = catalog_dataset(mnist_dir, download=False).load()
+    assert splits["train"]["source"] == splits["test"]["source"] == "MNIST"
     assert splits["train"]["images"].shape == (60000, 28, 28)
     assert splits["test"]["images"].shape == (10000, 28, 28)
     assert splits["train"]["images"].dtype == np.uint8
@@ -165,9 +178,13 @@ def test_a_file_failing_its_checksum_is_an_error_and_is_kept(tmp_path, mnist_dir
     content = bytearray(bad.read_bytes())
     content[-1] ^= 0xFF
     bad.write_bytes(bytes(content))
-    dataset = MNISTDataset(str(tmp_path / "mnist"), lazy=True, download=False)
-    with pytest.raises(DigitsError, match=r"t10k-labels-idx1-ubyte\.gz: sha256 is"):
+    dataset = catalog_dataset(tmp_path / "mnist", lazy=True, download=False)
+    with pytest.raises(
+        DigitsError, match=r"t10k-labels-idx1-ubyte\.gz: sha256 is"
+    ) as e:
         dataset.load()()
+    actual = hashlib.sha256(bytes(content)).hexdigest()
+    assert f"sha256 is {actual}, expected {ENTRY['sha256'][bad.name]}" in str(e.value)
     assert bad.read_bytes() == bytes(content)  # never deleted or replaced
     # nor a reason to fall back to other data, even with source: auto
     with pytest.raises(DigitsError, match="sha256"):
@@ -177,12 +194,63 @@ def test_a_file_failing_its_checksum_is_an_error_and_is_kept(tmp_path, mnist_dir
 def test_decompressed_canonical_files_are_accepted(tmp_path, mnist_dir):
     folder = tmp_path / "mnist"
     folder.mkdir()
-    for parts in CANONICAL.values():
-        for file in parts.values():
-            raw = gzip.decompress((mnist_dir / file.name).read_bytes())
-            (folder / file.raw_name).write_bytes(raw)
-    splits = MNISTDataset(str(folder), download=False).load()
+    for name in GZ_NAMES:
+        raw = gzip.decompress((mnist_dir / name).read_bytes())
+        (folder / name.removesuffix(".gz")).write_bytes(raw)
+    splits = catalog_dataset(folder, download=False).load()
     assert len(splits["test"]["labels"]) == 10000
+
+
+def _tiny_idx_folder(folder: Path) -> dict[str, str]:
+    """Another data set in MNIST's format (6 digits per split); its digests."""
+    folder.mkdir()
+    for images, labels in FILES.values():
+        write_idx(folder / f"{images}.gz", idx_bytes(IMAGES, IMAGES_MAGIC))
+        write_idx(folder / labels, idx_bytes(LABELS, LABELS_MAGIC), compress=False)
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()
+    }
+
+
+def test_another_idx_data_set_needs_only_its_catalog_entry(tmp_path):
+    sha256 = _tiny_idx_folder(tmp_path / "tiny")
+    dataset = catalog_dataset(tmp_path / "tiny", name="Tiny digits", sha256=sha256)
+    splits = dataset.load()
+    np.testing.assert_array_equal(splits["test"]["images"], IMAGES)
+    assert splits["train"]["source"] == splits["test"]["source"] == "Tiny digits"
+    # MNIST's digests do not fit its files: refused, naming the file
+    with pytest.raises(DatasetError, match=r"train-images-idx3-ubyte\.gz: sha256 is"):
+        catalog_dataset(tmp_path / "tiny", name="Tiny digits").load()
+    # a file the entry lists no digest for is refused too
+    sha256.pop("t10k-labels-idx1-ubyte")
+    with pytest.raises(DatasetError, match="no sha256 for t10k-labels-idx1-ubyte in"):
+        catalog_dataset(tmp_path / "tiny", sha256=sha256).load()
+
+
+def test_read_canonical_reads_a_folder_and_checks_digests_only_when_given(tmp_path):
+    sha256 = _tiny_idx_folder(tmp_path / "tiny")
+    assert read_canonical(tmp_path / "tiny")["train"]["source"] == "MNIST"
+    assert len(read_canonical(tmp_path / "tiny", sha256, "T")["test"]["labels"]) == 6
+    with pytest.raises(
+        DigitsUnavailableError, match="t10k-labels-idx1-ubyte.gz missing; put"
+    ):
+        read_canonical(tmp_path, sha256)
+
+
+def test_a_malformed_digest_in_the_catalog_is_refused_before_any_request(tmp_path):
+    with pytest.raises(DatasetError, match="sha256 of x.gz must be 64 hex digits"):
+        catalog_dataset(tmp_path / "mnist", sha256={"x.gz": "not-a-digest"})
+    assert not (tmp_path / "mnist").exists()
+
+
+def test_check_sha256_agrees_with_hashlib(tmp_path):
+    path = tmp_path / "small.bin"
+    path.write_bytes(np.random.default_rng(2).bytes(10_000))
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    check_sha256(path, digest)
+    check_sha256(path, digest.upper())  # as some sites publish them
+    with pytest.raises(DigitsError, match=f"sha256 is {digest}, expected 0+ "):
+        check_sha256(path, "0" * 64)
 
 
 # --- downloads, from a local server only -------------------------------------------
@@ -208,26 +276,20 @@ def test_missing_files_are_downloaded_once_from_the_first_working_mirror(
     tmp_path, mirror
 ):
     folder = tmp_path / "mnist"
-    dataset = MNISTDataset(
-        str(folder),
-        mirrors=[f"{mirror}/no-such-mirror/", f"{mirror}/"],
-        retries=1,
-        timeout=5,
-    )
-    splits = dataset.load()
+    mirrors = [f"{mirror}/no-such-mirror/", f"{mirror}/"]
+    splits = catalog_dataset(folder, mirrors=mirrors, timeout=5).load()
     assert len(splits["train"]["labels"]) == 60000
-    names = sorted(p.name for p in folder.iterdir())
-    assert names == sorted(f.name for s in CANONICAL.values() for f in s.values())
+    assert sorted(p.name for p in folder.iterdir()) == GZ_NAMES
     # a second load uses the verified local files: the mirrors may be gone
-    offline = MNISTDataset(str(folder), mirrors=["http://127.0.0.1:9/"], retries=1)
+    offline = catalog_dataset(folder, mirrors=["http://127.0.0.1:9/"])
     assert len(offline.load()["test"]["labels"]) == 10000
 
 
 def test_no_network_and_no_files_is_unavailable_not_a_crash(tmp_path):
-    dataset = MNISTDataset(
-        str(tmp_path / "mnist"), mirrors=["http://127.0.0.1:9/"], retries=1, timeout=1
+    dataset = catalog_dataset(
+        tmp_path / "mnist", mirrors=["http://127.0.0.1:9/"], timeout=1
     )
-    with pytest.raises(DatasetError, match="connection refused.*source: subset"):
+    with pytest.raises(DatasetError, match="Connection refused.*source: subset"):
         dataset.load()
     with pytest.raises(DigitsUnavailableError):  # what the auto fallback catches
         dataset.read()
@@ -280,13 +342,26 @@ def test_limits_sample_the_sets_reproducibly():
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
-        ({"source": "internet"}, "source='internet' is not allowed"),
-        ({"subset_test_fraction": 1.5}, "subset_test_fraction must be between 0 and 1"),
-        ({"max_train": 0}, "max_train must be an integer >= 1"),
+        (
+            {"source": "internet"},
+            r"source\n  Input should be 'auto', 'full' or 'subset' .*='internet'",
+        ),
+        (
+            {"subset_test_fraction": 1.5},
+            r"subset_test_fraction\n  Input should be less than 1 .*input_value=1.5",
+        ),
+        (
+            {"subset_test_fraction": 0.0},
+            r"subset_test_fraction\n  Input should be greater than 0 .*input_value=0.0",
+        ),
+        (
+            {"max_train": 0},
+            r"max_train\n  Input should be greater than or equal to 1 .*input_value=0",
+        ),
     ],
 )
 def test_data_config_names_the_bad_key(raw, message):
-    with pytest.raises(ConfigError, match=message):
+    with pytest.raises(ValidationError, match=message):
         DigitsDataConfig(**raw)
 
 
@@ -317,24 +392,3 @@ def test_the_offline_subset_is_mlxtends_5000_digits():
     assert digits["images"].shape == (5000, 28, 28)
     assert digits["images"].dtype == np.uint8
     assert np.bincount(digits["labels"]).tolist() == [500] * 10
-
-
-# --- normalisation --------------------------------------------------------------
-
-
-def test_normalisation_maps_0_127_5_255_to_minus_1_0_1():
-    pixels = np.array([0.0, 127.5, 255.0]).reshape(1, 1, 3)
-    np.testing.assert_allclose(normalize_images(pixels).ravel(), [-1.0, 0.0, 1.0])
-
-
-def test_normalisation_of_uint8_images_adds_a_channel_and_matches_the_formula():
-    images = np.arange(256, dtype=np.uint8).reshape(1, 16, 16)
-    out = normalize_images(images)
-    assert out.shape == (1, 1, 16, 16) and out.dtype == np.float32
-    np.testing.assert_allclose(out.ravel(), np.arange(256) / 127.5 - 1, atol=1e-6)
-    assert out.min() == -1.0 and out.max() == 1.0
-
-
-def test_normalisation_refuses_values_outside_0_to_255():
-    with pytest.raises(DigitsError, match="0..255"):
-        normalize_images(np.array([[[-3.0, 300.0]]]))

@@ -40,9 +40,9 @@ def test_full_mnist_at_the_assignments_settings_reaches_its_accuracy():
     outputs = run_in_memory(create_pipeline(), feed)
     for variant, minimum in MINIMUM.items():
         metrics = outputs[f"digits.{variant}.metrics"]
-        summary = outputs[f"digits.{variant}.summary"]
+        record = outputs[f"digits.{variant}.report_entry"]
         assert metrics["n_samples"] == 10000
-        assert summary["n_train"] == 60000
-        assert summary["n_params"] == N_PARAMS[variant]
+        assert record.n_train == 60000
+        assert record.n_params == N_PARAMS[variant]
         assert len(outputs[f"digits.{variant}.history"]) == 5
         assert metrics["val_accuracy"] >= minimum, (variant, metrics)

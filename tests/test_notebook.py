@@ -44,6 +44,7 @@ def test_notebook_uses_kedro_without_hard_coding_an_environment():
 
 
 @pytest.mark.e2e
+@pytest.mark.slow
 def test_notebook_runs_against_a_finished_run(finished_project, monkeypatch):
     notebooks_dir = finished_project / "notebooks"
     notebooks_dir.mkdir(exist_ok=True)

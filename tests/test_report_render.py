@@ -25,6 +25,7 @@ def chromium():
         pytest.skip("Chromium is not installed (Debian: apt-get install chromium)")
 
 
+@pytest.mark.slow
 def test_the_report_renders_with_its_figures(chromium, finished_project, tmp_path):
     page = latest_report(finished_project / "data/08_reporting/report.html")
     png = screenshot(page, tmp_path / "report.png", width=1280, height=2400)

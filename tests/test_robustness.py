@@ -141,6 +141,7 @@ def test_store_path_is_read_like_mlflow_reads_it(uri, expected):
     assert (str(path) if path else None) == expected
 
 
+@pytest.mark.slow
 def test_a_locked_store_is_refused_after_waiting(tmp_path):
     store = tmp_path / "mlflow.db"
     _new_store(store)
@@ -169,6 +170,7 @@ def test_a_store_that_is_not_a_database_or_is_a_folder_is_refused(tmp_path):
         check_sqlite_store(tmp_path / "folder.db", timeout=0.2)
 
 
+@pytest.mark.slow
 def test_read_only_store_and_folders_are_refused_with_the_fix(tmp_path):
     store = tmp_path / "store" / "mlflow.db"
     store.parent.mkdir()
@@ -209,6 +211,7 @@ def test_read_only_store_and_folders_are_refused_with_the_fix(tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_kedro_run_on_a_read_only_store_stops_before_anything_runs(tmp_path):
     project = make_project(tmp_path / "project")
     _new_store(project / "mlflow.db")
@@ -227,6 +230,7 @@ def test_kedro_run_on_a_read_only_store_stops_before_anything_runs(tmp_path):
     assert not (project / "data/06_models").exists()
 
 
+@pytest.mark.slow
 def test_a_locked_store_stops_the_session_before_kedro_mlflow_writes(
     tmp_path, monkeypatch
 ):
@@ -335,6 +339,7 @@ def test_only_the_sequential_runner_is_accepted_and_checked_first():
         )
 
 
+@pytest.mark.slow
 def test_kedro_run_with_another_runner_stops_before_anything_runs(tmp_path):
     project = make_project(tmp_path / "project")
     result = _kedro_run(project, "--pipelines", "simple2d", "--runner=ThreadRunner")
@@ -407,6 +412,7 @@ def concurrent_runs(tmp_path_factory):
     return project, [p.returncode for p in processes], outputs
 
 
+@pytest.mark.slow
 def test_two_runs_at_once_both_finish_without_mixing_their_results(concurrent_runs):
     project, codes, outputs = concurrent_runs
     assert codes == [0, 0], outputs
@@ -454,6 +460,7 @@ def _long_simple2d_run(project: Path) -> subprocess.Popen:
     )
 
 
+@pytest.mark.slow
 def test_ctrl_c_mid_training_keeps_every_earlier_file_and_marks_the_run_killed(
     concurrent_runs,
 ):
@@ -505,6 +512,7 @@ def test_ctrl_c_mid_training_keeps_every_earlier_file_and_marks_the_run_killed(
 # --- reading back what this run wrote --------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_run_reads_back_its_own_version_not_a_concurrent_runs(tmp_path):
     path = str(tmp_path / "history.csv")
     ours = CSVDataset(filepath=path, version=Version(None, "2026-01-01T10.00.00.000Z"))
@@ -548,6 +556,7 @@ def test_a_crafted_pickle_in_the_models_folder_is_refused_not_run(
 # --- raw data that cannot be read ----------------------------------------------------
 
 
+@pytest.mark.slow
 def test_unreadable_raw_folders_are_named_with_the_fix(tmp_path):
     mnist = tmp_path / "mnist"
     mnist.mkdir(mode=0o000)
@@ -585,6 +594,7 @@ def test_unreadable_raw_folders_are_named_with_the_fix(tmp_path):
 # --- determinism -------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_same_seed_same_metrics_and_another_seed_other_metrics_through_the_pipeline():
     params = load_parameters("test")
     pipeline = simple2d_pipeline()
@@ -616,6 +626,7 @@ class _Kept(logging.Handler):
         self.messages.append(record.getMessage())
 
 
+@pytest.mark.slow
 def test_runs_left_by_a_killed_run_are_closed_at_the_start_of_the_next(tmp_path):
     # kill -9: no handler sees it, the runs stay RUNNING; the next run closes them
     project = make_project(tmp_path / "project")

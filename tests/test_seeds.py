@@ -1,19 +1,20 @@
 """Several seeds trained together (N copies, one step) against separate runs."""
 
+import copy
+
 import pytest
 import torch
 from torch import nn
 
-from pytorch_intro.data.mnist import normalize_images
 from pytorch_intro.datasets import MNISTSubsetDataset
 from pytorch_intro.models import ModelConfig, build_model, model_from_checkpoint
+from pytorch_intro.models.preprocessing import preprocess
 from pytorch_intro.train_eval.nodes import train_model
 from pytorch_intro.training import (
-    ModelCopies,
     TrainingConfig,
     TrainStep,
+    classification_loss,
     fit,
-    objective_for,
     seeded,
     train,
 )
@@ -47,53 +48,40 @@ def _data(config: ModelConfig, n: int, seed: int = 0):
     return x, torch.randint(0, 10, (n,), generator=generator)
 
 
-def _step(config: ModelConfig, copies: ModelCopies) -> TrainStep:
-    optimizer = torch.optim.Adam(copies.parameters(), lr=1e-3)
-    return TrainStep(
-        copies, objective_for(1 if config.in_features == 2 else 10), optimizer
-    )
-
-
 @pytest.mark.parametrize("name", CONFIGS)
-def test_stacked_forward_is_each_models_forward(name):
-    models = _models(CONFIGS[name], [0, 1, 2])
-    x, _ = _data(CONFIGS[name], 16)
-    per_copy = torch.stack([x, x.flip(0), x * 0.5])  # a different batch per copy
-    copies = ModelCopies(models)
-    with torch.no_grad():
-        stacked = copies.logits(per_copy, shared=False)
-        expected = torch.stack([m(b) for m, b in zip(models, per_copy, strict=True)])
-    assert torch.allclose(stacked, expected, atol=1e-5)
-
-
-@pytest.mark.parametrize("name", CONFIGS)
-def test_unstacking_gives_the_models_back(name):
-    models = _models(CONFIGS[name], [3, 4])
-    copies = ModelCopies(models)
-    for original, copy in zip(models, copies.unstack(), strict=True):
-        assert type(copy) is type(original)
-        for (key, a), b in zip(
-            original.state_dict().items(), copy.state_dict().values(), strict=True
-        ):
-            assert torch.equal(a, b), key
-
-
-@pytest.mark.parametrize("name", CONFIGS)
-def test_each_copy_gets_the_gradient_it_would_get_alone(name):
+def test_each_copy_gets_the_loss_and_gradient_it_would_get_alone(name):
     config = CONFIGS[name]
     models = _models(config, [0, 1])
+    copies = [copy.deepcopy(model) for model in models]
     x, y = _data(config, 32)
-    batches, labels = torch.stack([x[:16], x[16:]]), torch.stack([y[:16], y[16:]])
-    copies = ModelCopies(models)
-    step = _step(config, copies)
-    grads, _ = step.gradients(copies.parameters(), batches, labels)
-    together = copies.by_copy(grads)
-    for k, model in enumerate(models):
-        alone = torch.autograd.grad(
-            step.objective.loss(model(batches[k]), labels[k]), list(model.parameters())
-        )
-        for (key, _), expected in zip(model.named_parameters(), alone, strict=True):
-            assert torch.allclose(expected, together[k][key], atol=1e-6), (name, k, key)
+    batches, labels = [x[:16], x[16:]], [y[:16], y[16:]]
+    params = [p for model in copies for p in model.parameters()]
+    step = TrainStep(copies, torch.optim.Adam(params, lr=1e-3))
+    losses = step(batches, labels)
+    for k, (model, trained) in enumerate(zip(models, copies, strict=True)):
+        loss = classification_loss(model(batches[k]), labels[k])
+        alone = torch.autograd.grad(loss, list(model.parameters()))
+        assert torch.allclose(losses[k], loss, atol=1e-6), (name, k)
+        for (key, p), expected in zip(trained.named_parameters(), alone, strict=True):
+            assert torch.allclose(expected, p.grad, atol=1e-6), (name, k, key)
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_fit_returns_trained_copies_and_leaves_the_models_alone(name):
+    config = CONFIGS[name]
+    models = _models(config, [3, 4])
+    originals = [copy.deepcopy(model.state_dict()) for model in models]
+    training = TrainingConfig(
+        epochs=1, batch_size=16, lr=1e-3, device="cpu", compile="off"
+    )
+    data = _data(config, 32)
+    run = fit(models, data, data, training, seeds=[3, 4])
+    for model, original, trained in zip(models, originals, run.models, strict=True):
+        assert type(trained) is type(model) and not trained.training
+        assert list(trained.state_dict()) == list(original)
+        for key, value in model.state_dict().items():
+            assert torch.equal(value, original[key]), key  # not trained in place
+            assert not torch.equal(trained.state_dict()[key], value), key
 
 
 @pytest.mark.parametrize("name", ["mlp", "cnn", "mlp-2d"])
@@ -127,7 +115,7 @@ def test_seeds_and_models_must_match_and_be_of_one_architecture():
     with pytest.raises(ValueError, match="2 models for 3 seeds"):
         fit(models, data, data, training, seeds=[0, 1, 2])
     with pytest.raises(TypeError, match="one architecture"):
-        ModelCopies([models[0], _models(CONFIGS["mlp"], [0])[0]])
+        fit([models[0], _normalised(0)], data, data, training, seeds=[0, 1])
 
 
 class _Normalised(nn.Module):
@@ -168,8 +156,10 @@ def test_any_module_trains_as_several_seeds_like_alone():
 def test_train_model_with_several_seeds_records_their_spread():
     x, y = _data(CONFIGS["mlp-2d"], 160, seed=3)
     points = {"samples": x.numpy(), "annotations": y.numpy()}
-    training = {"epochs": 2, "batch_size": 16, "lr": 0.01, "device": "cpu", "seeds": 3}
-    checkpoint, history, _ = train_model(points, points, CONFIGS["mlp-2d"], training)
+    training = {"epochs": 2, "batch_size": 16, "lr": 0.01, "device": "cpu"}
+    checkpoint, history, _ = train_model(
+        points, points, CONFIGS["mlp-2d"], TrainingConfig(**training, seeds=3)
+    )
     assert list(history.columns[-2:]) == ["val_accuracy_mean", "val_accuracy_std"]
     assert (history["val_accuracy_std"] >= 0).all()
     # the variant's model is seed 0's: as accurate as its own history says
@@ -179,17 +169,20 @@ def test_train_model_with_several_seeds_records_their_spread():
     assert (predicted == y).double().mean().item() == pytest.approx(
         history["val_accuracy"].iloc[-1]
     )
-    single = train_model(points, points, CONFIGS["mlp-2d"], training | {"seeds": 1})[1]
+    single = train_model(
+        points, points, CONFIGS["mlp-2d"], TrainingConfig(**training, seeds=1)
+    )[1]
     assert "val_accuracy_std" not in single.columns
 
 
+@pytest.mark.slow
 def test_stacked_cnn_learns_real_digits_like_separate_runs():
     # Random labels hide a model that does not learn; real digits do not.
     digits = MNISTSubsetDataset().load()  # sorted by class: take a seeded sample
     sample = torch.randperm(
         len(digits["labels"]), generator=torch.Generator().manual_seed(0)
     )
-    images = torch.from_numpy(normalize_images(digits["images"]))[sample]
+    images = torch.from_numpy(preprocess("pixels", digits["images"]))[sample]
     labels = torch.from_numpy(digits["labels"])[sample]
     train_data = (images[:4000], labels[:4000])
     valid = (images[4000:], labels[4000:])

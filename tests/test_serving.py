@@ -32,7 +32,7 @@ import pytest
 from pytorch_intro.data.mnist import read_canonical
 from pytorch_intro.datasets import MNISTSubsetDataset, PointSetDataset
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 HOST = "127.0.0.1"  # never any other address
 DIGITS = "models:/pytorch-intro-digits@champion"

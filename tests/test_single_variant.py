@@ -11,13 +11,13 @@ from kedro.pipeline import Pipeline
 
 from pytorch_intro.datasets import ResultsDataset
 from pytorch_intro.hooks import RunGuardHook, run_guard
-from pytorch_intro.pipeline_registry import PROBLEMS, register_pipelines
-from pytorch_intro.pipelines.simple2d.nodes import collect_simple2d_results
+from pytorch_intro.pipeline_registry import problems, register_pipelines
 from pytorch_intro.preflight import PreflightError
 from pytorch_intro.reporting.document import to_markdown
 from pytorch_intro.reporting.report import build_report
 from pytorch_intro.reporting.results import combine_runs
 from pytorch_intro.reporting.sections import simple2d as simple2d_section
+from pytorch_intro.train_eval.nodes import collect_results
 from tests.conftest import make_project
 from tests.test_report import (
     EARLIER_RUN,
@@ -33,7 +33,7 @@ from tests.test_robustness import _flat, _kedro_run, _runs
 
 VARIANT_PIPELINES = [
     f"{problem}.{name}"
-    for problem, (module, _) in PROBLEMS.items()
+    for problem, module in problems().items()
     for name in module.VARIANTS
 ]
 EARLIER = "an earlier run (2026-11-01 08:00:00 UTC, MLflow run `parent-run`)"
@@ -82,7 +82,7 @@ def test_every_variant_has_a_pipeline_of_its_data_steps_results_and_report():
         n.name for n in pipelines["digits.cnn"].nodes if n.namespace == "digits"
     } == {
         "digits.load_digits",
-        "digits.normalize_images",
+        "digits.label_digits",
         "digits.describe_digits",
         "digits.collect_results",
     }
@@ -98,19 +98,23 @@ def test_every_variant_has_a_pipeline_of_its_data_steps_results_and_report():
 
 def _mlp_alone(earlier, identity=THIS_RUN, seed: int = 0):
     """The 2D results of a run of the MLP alone, combined with ``earlier``."""
-    data = simple2d().data.model_dump(exclude={"features"}) | {"seed": seed}
-    mlp = variant("MLP on (x, y)", [0.97, 0.998], 337, MLP, 500, figures=FIGURES_2D)
-    return collect_simple2d_results(
+    data = simple2d().data.model_dump() | {"seed": seed}
+    mlp = variant(
+        "MLP on (x, y)", [0.97, 0.998], 337, MLP, 500, figures=FIGURES_2D, features="xy"
+    )
+    return collect_results(
         identity,
         data,
-        png(),
         earlier,
-        features={"mlp": "xy"},
+        problem="simple2d",
         known=("linear", "mlp", "polar_linear"),
+        figures=("point_sets",),
+        point_sets=png(),
         mlp=mlp,
     )
 
 
+@pytest.mark.slow
 def test_this_runs_variant_replaces_its_earlier_results_the_others_are_kept():
     earlier = simple2d(EARLIER_RUN)
     results = _mlp_alone(earlier)
@@ -121,13 +125,14 @@ def test_this_runs_variant_replaces_its_earlier_results_the_others_are_kept():
     for kept in ("linear", "polar_linear"):
         assert results.variants[kept] == earlier.variants[kept]  # as they were
         assert results.variants[kept].run.token == "before"
-    assert results.data.features == {
+    assert {name: v.features for name, v in results.variants.items()} == {
         "linear": "xy",
-        "mlp": "xy",
-        "polar_linear": "polar",
+        "mlp": "xy",  # this run's
+        "polar_linear": "polar",  # kept with the earlier variant
     }
+    assert results.figures["point_sets"] == png()
     # the data each variant trained on: this run's for the MLP
-    assert results.variants["mlp"].data == simple2d_section.data_line(results)
+    assert results.variants["mlp"].data == results.data_line()
     # stored and read back with the runs
     text = results.model_dump_json()
     assert json.loads(text)["variants"]["linear"]["run"]["token"] == "before"
@@ -147,7 +152,7 @@ def test_without_earlier_results_only_this_runs_variants_and_gone_ones_are_dropp
     earlier.variants["renamed_away"] = earlier.variants["linear"]
     assert "renamed_away" not in _mlp_alone(earlier).variants
     with pytest.raises(ValueError, match="earlier results of 'digits'"):
-        combine_runs(simple2d(), digits(), "data", ())
+        combine_runs(simple2d(), digits(), ())
 
 
 def test_the_report_names_the_run_each_variant_comes_from():
@@ -170,7 +175,7 @@ def test_the_report_names_the_run_each_variant_comes_from():
 
 def test_the_report_says_when_the_variants_data_differ():
     trained = simple2d(EARLIER_RUN)  # each variant records its data: seed 0
-    earlier = combine_runs(trained, None, simple2d_section.data_line(trained), ())
+    earlier = combine_runs(trained, None, ())
     markdown = to_markdown(
         build_report(THIS_RUN, {"simple2d": _mlp_alone(earlier, seed=1)})
     )
@@ -206,6 +211,7 @@ def test_earlier_results_that_do_not_validate_are_left_out(tmp_path):
 
 
 @pytest.mark.e2e
+@pytest.mark.slow
 def test_one_variant_after_a_full_run_keeps_the_others_in_the_report(tmp_path):
     project = make_project(tmp_path / "project")
     full = _kedro_run(project, "--pipelines", "simple2d")
@@ -247,6 +253,7 @@ def test_one_variant_after_a_full_run_keeps_the_others_in_the_report(tmp_path):
 # --- --namespaces with a variant -------------------------------------------------
 
 
+@pytest.mark.slow
 def test_namespaces_naming_a_variant_stop_at_once_with_the_pipelines_form(tmp_path):
     project = make_project(tmp_path / "project")
     for namespaces in ("digits.cnn", "digits,digits.cnn"):

@@ -1,12 +1,7 @@
-"""Project commands: ``kedro run`` on the project's runner, and ``kedro sweep``.
+"""Project commands (Kedro reads ``<package>/cli.py``; these override its own).
 
-Kedro reads this module (``<package>/cli.py``); its commands override Kedro's
-of the same name. ``kedro run`` is Kedro's command unchanged, except that
-without ``--runner`` it uses :class:`pytorch_intro.runner.VariantRunner`, and
-``--namespaces`` naming a model variant stops at once, pointing to the
-variant's own pipeline (``--pipelines=digits.cnn``).
-``kedro sweep NAME`` runs a sweep (:mod:`pytorch_intro.sweeps`); it alone
-imports Dask.
+``kedro run`` runs on :class:`pytorch_intro.runner.VariantRunner` unless
+``--runner`` says otherwise; ``kedro sweep NAME`` runs a sweep.
 """
 
 from __future__ import annotations
@@ -41,17 +36,10 @@ def run(**options: Any) -> Any:
 
 @cli.command()
 @click.argument("name")
-@click.option(
-    "--scheduler",
-    default=None,
-    help="A running Dask scheduler, e.g. tcp://HOST:8786 (default: a "
-    "LocalCluster here, one single-threaded worker per core).",
-)
-@click.option("--workers", type=int, default=None, help="LocalCluster workers.")
-@click.option(
-    "--rerun", is_flag=True, help="Run points already FINISHED again (default: skip)."
-)
-@click.option("--env", "-e", default=None, help="The Kedro environment.")
+@click.option("--scheduler", help="A Dask scheduler, e.g. tcp://HOST:8786.")
+@click.option("--workers", type=int, help="LocalCluster workers (default: cores).")
+@click.option("--rerun", is_flag=True, help="Run again the points already FINISHED.")
+@click.option("--env", "-e", help="The Kedro environment.")
 def sweep(
     name: str, scheduler: str | None, workers: int | None, rerun: bool, env: str | None
 ) -> None:

@@ -1,13 +1,12 @@
-"""Checks run before a pipeline starts, so a run that cannot finish never starts.
+"""Checks before a pipeline starts, so that a run that cannot finish never starts.
 
-Each check raises ``PreflightError`` with one message that names the file or
-parameter, says what is wrong and how to fix it. Nothing here imports Kedro or
-MLflow: the project hooks (``pytorch_intro.hooks``) call these with plain paths
-and dicts.
+Each raises one message naming the file or parameter, what is wrong and how to
+fix it. Plain paths and dicts: the hooks (``pytorch_intro.hooks``) call them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import tempfile
 from collections.abc import Iterable, Mapping
@@ -31,27 +30,19 @@ class PreflightError(RuntimeError):
 
 
 def sqlite_store_path(uri: str, cwd: Path) -> Path | None:
-    """The database file of a ``sqlite:///`` tracking URI (None for other stores).
-
-    A relative path is relative to the working directory, as MLflow reads it.
-    """
+    """The database file of a ``sqlite:///`` tracking URI (None for other stores)."""
     parsed = urlparse(uri)
-    if parsed.scheme != "sqlite":
-        return None
     # sqlite:///relative.db -> "/relative.db"; sqlite:////abs.db -> "//abs.db"
     path = unquote(parsed.path)
-    if path in ("", "/", "/:memory:"):
+    if parsed.scheme != "sqlite" or path in ("", "/", "/:memory:"):
         return None
-    path = path[1:]
-    return Path(path) if Path(path).is_absolute() else cwd / path
+    return cwd / path[1:]  # relative to the working directory, as MLflow reads it
 
 
 def check_sqlite_store(path: Path, timeout: float = STORE_LOCK_TIMEOUT) -> None:
-    """Refuse a run whose MLflow store cannot be written.
+    """Refuse a run whose MLflow store cannot be written within ``timeout`` s.
 
-    An existing database must accept a write transaction within ``timeout``
-    seconds (one header write, rolled back: nothing changes). A new one needs
-    a folder in which a file can be created.
+    A new store needs a folder in which a file can be created.
     """
     if not path.exists():
         folder = _nearest_existing(path.parent)
@@ -70,55 +61,42 @@ def check_sqlite_store(path: Path, timeout: float = STORE_LOCK_TIMEOUT) -> None:
             f"remove it, {FIX_STORE}."
         )
     try:
-        connection = sqlite3.connect(
-            f"{path.as_uri()}?mode=rw", uri=True, timeout=timeout
-        )
+        uri = f"{path.as_uri()}?mode=rw"
+        with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=timeout)) as db:
+            db.execute("BEGIN IMMEDIATE")
+            # Rewrite the header's user_version with its own value, rolled back:
+            # a read-only file fails here, not at the run's first metric.
+            (version,) = db.execute("PRAGMA user_version").fetchone()
+            db.execute(f"PRAGMA user_version = {int(version)}")
+            db.execute("ROLLBACK")
     except sqlite3.Error as exc:
-        raise _store_error(path, exc, timeout) from exc
-    try:
-        connection.execute("BEGIN IMMEDIATE")
-        # Rewrite the header's user_version with its own value: a real write
-        # (a read-only file fails here, not at the run's first metric).
-        (version,) = connection.execute("PRAGMA user_version").fetchone()
-        connection.execute(f"PRAGMA user_version = {int(version)}")
-        connection.execute("ROLLBACK")
-    except sqlite3.Error as exc:
-        raise _store_error(path, exc, timeout) from exc
-    finally:
-        connection.close()
-
-
-def _store_error(path: Path, exc: sqlite3.Error, timeout: float) -> PreflightError:
-    reason = str(exc)
-    if "locked" in reason or "busy" in reason:
-        return PreflightError(
-            f"MLflow store {path} is locked by another process (still locked "
-            f"after {timeout:g} s). Wait for it to finish or stop it (e.g. a "
-            f"program holding a write transaction open), then run again, "
-            f"{FIX_STORE}."
-        )
-    if "readonly" in reason or "read-only" in reason or "unable to open" in reason:
-        return PreflightError(
-            f"MLflow store {path} is read-only ({reason}): the run could not "
-            f"record itself. Make the file and its folder writable (chmod u+w), "
-            f"{FIX_STORE}."
-        )
-    if "not a database" in reason or "malformed" in reason:
-        return PreflightError(
-            f"MLflow store {path} is not a usable SQLite database ({reason}). "
-            f"Move it aside and run again to start a new store, {FIX_STORE}."
-        )
-    return PreflightError(
-        f"MLflow store {path} cannot be written ({reason}), {FIX_STORE}."
-    )
+        reason = str(exc)
+        if "locked" in reason or "busy" in reason:
+            what = (
+                f"is locked by another process (still locked after {timeout:g} s). "
+                "Wait for it to finish or stop it (e.g. a program holding a write "
+                "transaction open), then run again"
+            )
+        elif any(
+            word in reason for word in ("readonly", "read-only", "unable to open")
+        ):
+            what = (
+                f"is read-only ({reason}): the run could not record itself. Make "
+                "the file and its folder writable (chmod u+w)"
+            )
+        elif "not a database" in reason or "malformed" in reason:
+            what = (
+                f"is not a usable SQLite database ({reason}). Move it aside and run "
+                "again to start a new store"
+            )
+        else:
+            what = f"cannot be written ({reason})"
+        raise PreflightError(f"MLflow store {path} {what}, {FIX_STORE}.") from exc
 
 
 def check_writable(paths: Iterable[Path]) -> None:
-    """Refuse a run whose outputs could not be written.
-
-    For each output file, the nearest folder that already exists on its path
-    must be a folder in which a file can be created. Nothing is left behind.
-    """
+    """Refuse a run whose outputs could not be written: for each output file, the
+    nearest existing folder on its path must let a file be created there."""
     checked: set[Path] = set()
     for path in paths:
         folder = _nearest_existing(path.parent)
@@ -144,24 +122,16 @@ def check_writable(paths: Iterable[Path]) -> None:
 def check_parameter_blocks(
     parameters: Mapping[str, Any], used: Mapping[str, set[str]]
 ) -> None:
-    """Refuse parameter blocks that no node of the project reads.
-
-    ``used`` maps a problem (``digits``) to the keys its nodes read
-    (``data``, ``training``, ``linear``, ...). A key under a problem that no
-    node reads is most likely a misspelt or unregistered variant, which would
-    otherwise be ignored without a word.
-    """
+    """Refuse a key under a problem that no node reads (``used``: problem -> keys
+    read), most likely a misspelt or unregistered variant, otherwise ignored."""
     for problem, keys in used.items():
         block = parameters.get(problem)
-        if not isinstance(block, Mapping):
-            continue
-        unknown = sorted(set(block) - keys)
+        unknown = sorted(set(block) - keys) if isinstance(block, Mapping) else []
         if unknown:
-            key = f"{problem}.{unknown[0]}"
             raise ConfigError(
-                f"Parameter '{key}' is not read by any node: {problem} has the "
-                f"variants and settings {', '.join(sorted(keys))}. Fix the name, "
-                f"or register a new variant in "
+                f"Parameter '{problem}.{unknown[0]}' is not read by any node: "
+                f"{problem} has the variants and settings {', '.join(sorted(keys))}. "
+                f"Fix the name, or register a new variant in "
                 f"src/pytorch_intro/pipelines/{problem}/pipeline.py (VARIANTS)."
             )
 

@@ -1,17 +1,14 @@
 """Kedro's SequentialRunner, running one model variant's nodes after another.
 
-Kedro orders a pipeline's nodes level by level (every node whose inputs are
-ready, then the next level), so the six variants' nodes interleave: each
-variant's first node runs early, its last one after every other variant has
-trained, and its MLflow run spans the whole pipeline. This runner takes the
-same nodes in an order that finishes the variant (the node namespace) it has
-started before starting another, wherever the dependencies allow; everything
-else about running is the SequentialRunner's. ``kedro run`` uses it by default
-(the project's ``cli.py``).
+Kedro runs a pipeline level by level, so the variants' nodes interleave and
+each variant's MLflow run spans the whole pipeline. This runner finishes the
+variant (node namespace) it has started before starting another, wherever the
+dependencies allow. ``kedro run`` uses it by default (the project's ``cli.py``).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 
 from kedro.pipeline import Pipeline
@@ -22,19 +19,12 @@ from kedro.runner import SequentialRunner
 def variant_order(
     nodes: list[Node], dependencies: Mapping[Node, Iterable[Node]]
 ) -> list[Node]:
-    """``nodes`` (in Kedro's order) reordered to keep each namespace together.
-
-    The namespaces are taken in the order Kedro first runs one of their
-    nodes; within one, its nodes in Kedro's order, each preceded by whatever
-    it still needs; a namespace that needs nodes of others which do not need
-    it back (a variant and its data steps) has those run before its first
-    node; nodes nothing depends on run as soon as they can, with their
-    namespace. The result is a topological order.
-    """
+    """``nodes`` (in Kedro's order) in a topological order that keeps each
+    namespace together: what a namespace needs from the others (its data steps)
+    first, then its nodes in Kedro's order, each after what it still needs."""
     position = {node: index for index, node in enumerate(nodes)}
-    order: list[Node] = []
     scheduled: set[Node] = set()  # placed, or placing its parents first
-    placed: set[Node] = set()
+    placed: dict[Node, None] = {}  # the order
     groups: dict[str | None, list[Node]] = {}
     for node in nodes:
         groups.setdefault(node.namespace, []).append(node)
@@ -45,14 +35,9 @@ def variant_order(
         for namespace, members in groups.items()
     }
 
-    ancestors: dict[Node, set[Node]] = {}
-
-    def ancestry(node: Node) -> set[Node]:
-        if node not in ancestors:
-            ancestors[node] = set()
-            for parent in dependencies.get(node, ()):
-                ancestors[node] |= {parent} | ancestry(parent)
-        return ancestors[node]
+    @functools.cache
+    def lineage(node: Node) -> frozenset[Node]:  # the node and all it depends on
+        return frozenset({node}).union(*map(lineage, dependencies.get(node, ())))
 
     # what a namespace needs from the others, when none of that needs it back
     # (a variant's data steps; not a problem's results, which need its variants)
@@ -64,8 +49,7 @@ def variant_order(
             for parent in dependencies.get(member, ())
             if parent.namespace != namespace
         }
-        before = needs | {a for need in needs for a in ancestry(need)}
-        if all(node.namespace != namespace for node in before):
+        if all(n.namespace != namespace for n in set().union(*map(lineage, needs))):
             upstream[namespace] = sorted(needs, key=position.__getitem__)
     started: set[str | None] = set()
 
@@ -79,16 +63,17 @@ def variant_order(
                 schedule(need)
         for parent in sorted(dependencies.get(node, ()), key=position.__getitem__):
             schedule(parent)
-        order.append(node)
-        placed.add(node)
+        placed[node] = None
         for sink in sinks[node.namespace]:
-            if sink not in scheduled and set(dependencies.get(sink, ())) <= placed:
+            if sink not in scheduled and placed.keys() >= set(
+                dependencies.get(sink, ())
+            ):
                 schedule(sink)
 
     for members in groups.values():
         for node in members:
             schedule(node)
-    return order
+    return list(placed)
 
 
 class _VariantOrdered(Pipeline):

@@ -1,8 +1,8 @@
 """The report pipeline on an in-memory catalog, fed by the 2D pipeline."""
 
-import base64
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -16,35 +16,40 @@ def simple2d_outputs():
     return run_in_memory(simple2d.create_pipeline(), parameter_feed(load_parameters()))
 
 
-def test_2d_results_hold_each_variants_numbers_and_figures(simple2d_outputs):
+def test_2d_results_hold_each_variants_record_and_figure_files(simple2d_outputs):
     results = simple2d_outputs["simple2d_results"]
     assert isinstance(results, Results)
     text = results.model_dump_json()  # JSON for the catalog, read back exactly
     assert Results.model_validate_json(text) == results
     stored = json.loads(text)
     assert results.identity.model_dump() == RUN_IDENTITY
-    assert results.data.features == dict(simple2d.VARIANTS)
+    features = {name: variant.features for name, variant in results.variants.items()}
+    assert features == dict(simple2d.VARIANTS)
     assert results.data.origin == "generated"
     assert results.data.seed == 0
     assert sum(results.data.class_counts) == results.data.n_valid
     assert set(results.variants) == set(simple2d.VARIANTS)
     for name, variant in results.variants.items():
-        summary = simple2d_outputs[f"simple2d.{name}.summary"]
-        assert variant.summary.model_dump() == summary
-        assert variant.n_params_model == variant.summary.n_params
-        assert len(variant.history) == variant.summary.epochs
+        # one record per variant: what MLflow's params and the report read,
+        # with its run and data once collected
+        record = simple2d_outputs[f"simple2d.{name}.report_entry"]
+        assert record.features == simple2d.VARIANTS[name]
+        collected = {"run": None, "data": None}
+        assert variant.model_copy(update=collected) == record
+        assert (variant.run, variant.data) == (results.identity, results.data_line())
+        assert variant.n_params_model == variant.n_params
+        assert len(variant.history) == variant.training.epochs
         assert set(variant.figures) == {
             "learning_curves",
             "confusion_heatmap",
             "decision_boundary",
         }
-        for png in variant.figures.values():
-            assert png.startswith(b"\x89PNG")  # bytes in Python
-        for encoded in stored["variants"][name]["figures"].values():
-            assert base64.b64decode(encoded).startswith(b"\x89PNG")  # base64 in JSON
-    assert results.figures["point_sets"].startswith(b"\x89PNG")
-    point_sets = stored["figures"]["point_sets"]
-    assert base64.b64decode(point_sets).startswith(b"\x89PNG")
+        # figures saved once, as files: the results hold their paths
+        assert stored["variants"][name]["figures"] == variant.figures
+        for path in variant.figures.values():
+            assert Path(path).read_bytes().startswith(b"\x89PNG")
+    assert stored["figures"]["point_sets"] == results.figures["point_sets"]
+    assert Path(results.figures["point_sets"]).read_bytes().startswith(b"\x89PNG")
 
 
 def test_report_of_the_2d_run_with_digits_missing(simple2d_outputs):

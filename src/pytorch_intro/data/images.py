@@ -1,27 +1,8 @@
-"""Photos and scans of handwritten digits turned into MNIST-like 28x28 images.
+"""Photos and scans of handwritten digits made MNIST-like, as MNIST's own were.
 
-MNIST's digits were made from binary NIST scans: each digit was scaled, with
-anti-aliasing, so that its larger side fits a 20x20 box (aspect ratio kept),
-then placed in a 28x28 field with its centre of mass at the field's centre.
-:func:`mnist_digit` does the same to any grey image:
-
-1. polarity: a white digit on black, as in MNIST; an image whose border (the
-   background, where a centred digit is not) is mostly light is inverted;
-2. background: the border's median level becomes 0, its noise (three robust
-   standard deviations) is cut off, and the strongest ink becomes 255, so
-   grey paper and faint pencil work too; nothing left: a blank image;
-3. an image much larger than the box (its digit at least 40 px) is first made
-   binary at half the strongest ink, like the NIST scans, so that the blur of
-   a photo or of an enlarged image does not thicken the strokes or the box;
-4. crop to the digit's bounding box, scale so that its larger side is 20 px
-   (area averaging when shrinking, Lanczos when enlarging), and paste it into
-   28x28 with its centre of mass on pixel (14, 14), where MNIST has it (a
-   whole-pixel shift, so an MNIST digit comes back unchanged).
-
-:func:`read_grey` reads any image Pillow opens (PNG, JPEG and more; palette,
-16-bit, transparent, colour) as grey values in 0..1.
-
-Pillow and NumPy only: no Kedro, no MLflow.
+MNIST scaled each binary NIST digit, anti-aliased and aspect ratio kept, to fit
+a 20x20 box, then placed it in 28x28 with its centre of mass at the centre.
+Pillow and NumPy only.
 """
 
 from __future__ import annotations
@@ -51,15 +32,13 @@ class ImageError(ValueError):
 
 
 def read_grey(path: Path) -> np.ndarray:
-    """The image file at ``path`` as (H, W) float64 grey values in 0..1.
+    """Any image file Pillow reads as (H, W) float64 grey values in 0..1.
 
     Raises:
-        ImageError: an empty file, not an image, unreadable, truncated or too
-            large (Pillow's decompression-bomb limit).
+        ImageError: empty, not an image, unreadable, truncated or too large.
     """
     try:
-        size = path.stat().st_size
-        if size == 0:
+        if (size := path.stat().st_size) == 0:
             raise ImageError("empty file (0 bytes)")
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -97,7 +76,8 @@ def to_grey(image: Image.Image) -> np.ndarray:
         top = values.max(initial=0.0)
         full = 65535.0 if mode.startswith("I;16") or top > 255 else 255.0
         return np.clip(values / (1.0 if top <= 1 else full), 0.0, 1.0)
-    grey = _luma(image)
+    # via RGB: Pillow converts some modes (HSV, LAB) to RGB only; then luma
+    grey = np.asarray(image.convert("RGB").convert("L"), dtype=np.float64) / 255.0
     if "A" not in image.mode:
         return grey
     alpha = np.asarray(image.getchannel("A"), dtype=np.float64) / 255.0
@@ -106,38 +86,52 @@ def to_grey(image: Image.Image) -> np.ndarray:
     return alpha * grey + (1.0 - alpha) * (1.0 if ink_is_dark else 0.0)
 
 
-def _luma(image: Image.Image) -> np.ndarray:
-    """Pillow's own conversion to grey (ITU-R 601-2 luma for colour), in 0..1."""
-    try:
-        grey = image.convert("L")
-    except ValueError:  # modes Pillow converts to RGB only (HSV, LAB)
-        grey = image.convert("RGB").convert("L")
-    return np.asarray(grey, dtype=np.float64) / 255.0
-
-
 def mnist_digit(grey: np.ndarray) -> np.ndarray:
-    """A grey image of one digit, of any size and polarity, as MNIST has digits.
-
-    Args:
-        grey: (H, W) grey values in 0..1.
-
-    Returns:
-        (28, 28) uint8: a white digit on black, its larger side 20 px, its
-        centre of mass on pixel (14, 14).
+    """(H, W) grey values in 0..1, one digit of any size and polarity, as (28, 28)
+    uint8: white on black, its larger side 20 px, its centre of mass on (14, 14).
 
     Raises:
-        ImageError: "no digit found (blank image)" when nothing stands out
-            from the background.
+        ImageError: ``BLANK`` when nothing stands out from the background.
     """
     grey = np.asarray(grey, dtype=np.float64)
     if grey.ndim != 2 or grey.size == 0:
         raise ImageError(f"expected a 2D grey image, got shape {grey.shape}")
-    ink, noisy = _ink(grey)
+    # the border is background (a centred digit is not there): mostly light, the
+    # ink is dark, and MNIST's is white on black
+    border = np.concatenate([grey[0], grey[-1], grey[1:-1, 0], grey[1:-1, -1]])
+    if np.median(border) > 0.5:
+        grey, border = 1.0 - grey, 1.0 - border
+    # grey paper, its grain (3 robust std) and faint pencil: background 0, ink 1
+    background = np.median(border)
+    noise = 3 * 1.4826 * np.median(np.abs(border - background))
+    ink = grey - background - noise
+    if (peak := ink.max()) < MIN_CONTRAST:
+        raise ImageError(BLANK)
+    ink = np.clip(ink / peak, 0.0, 1.0)
+    # a large image made binary first, as NIST's scans were: the blur of a photo
+    # or of enlarging would thicken the strokes and the box
     solid = ink > 0.5
-    if _extent(solid) >= BINARY_FROM * BOX:
+    rows, cols = _span(solid)
+    if max(rows.stop - rows.start, cols.stop - cols.start) >= BINARY_FROM * BOX:
         ink = solid.astype(np.float64)
-    rows, cols = _span(ink > (NOISY_EDGE if noisy else 0.0))
-    return _centre(_fit_box(ink[rows, cols]))
+    patch = ink[_span(ink > (NOISY_EDGE if noise > 0 else 0.0))]
+    height, width = patch.shape
+    scale = BOX / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    if size != (width, height):
+        # area averaging when shrinking (the anti-aliasing of a scanner's pixels)
+        how = Image.Resampling.BOX if scale < 1 else Image.Resampling.LANCZOS
+        patch = Image.fromarray(patch.astype(np.float32)).resize(size, how)
+        patch = np.clip(np.asarray(patch, dtype=np.float64), 0.0, 1.0)
+    # a whole-pixel shift (an MNIST digit comes back unchanged), no ink cut off
+    height, width = patch.shape
+    row = patch.sum(axis=1) @ np.arange(height) / patch.sum()
+    col = patch.sum(axis=0) @ np.arange(width) / patch.sum()
+    top = min(max(math.floor(CENTRE - row + 0.5), 0), FIELD - height)
+    left = min(max(math.floor(CENTRE - col + 0.5), 0), FIELD - width)
+    field = np.zeros((FIELD, FIELD))
+    field[top : top + height, left : left + width] = patch
+    return np.round(field * 255).astype(np.uint8)
 
 
 def read_digit(path: Path) -> np.ndarray:
@@ -145,61 +139,7 @@ def read_digit(path: Path) -> np.ndarray:
     return mnist_digit(read_grey(path))
 
 
-def _ink(grey: np.ndarray) -> tuple[np.ndarray, bool]:
-    """The digit as ink in 0..1 on a background of exactly 0; whether the
-    background was noisy."""
-    border = np.concatenate([grey[0], grey[-1], grey[1:-1, 0], grey[1:-1, -1]])
-    if np.median(border) > 0.5:
-        grey, border = 1.0 - grey, 1.0 - border
-    background = np.median(border)
-    noise = 3 * 1.4826 * np.median(np.abs(border - background))
-    ink = grey - background - noise
-    peak = ink.max()
-    if peak < MIN_CONTRAST:
-        raise ImageError(BLANK)
-    return np.clip(ink / peak, 0.0, 1.0), bool(noise > 0)
-
-
 def _span(mask: np.ndarray) -> tuple[slice, slice]:
     """The rows and columns of the bounding box of ``mask`` (not all False)."""
     rows, cols = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
     return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
-
-
-def _extent(mask: np.ndarray) -> int:
-    """The larger side of the bounding box of ``mask`` (0 when all False)."""
-    if not mask.any():
-        return 0
-    rows, cols = _span(mask)
-    return max(rows.stop - rows.start, cols.stop - cols.start)
-
-
-def _fit_box(patch: np.ndarray) -> np.ndarray:
-    """``patch`` scaled, aspect ratio kept, so that its larger side is ``BOX`` px."""
-    height, width = patch.shape
-    scale = BOX / max(height, width)
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    if size == (width, height):
-        return patch
-    # area averaging when shrinking (the anti-aliasing of a scanner's pixels)
-    how = Image.Resampling.BOX if scale < 1 else Image.Resampling.LANCZOS
-    resized = Image.fromarray(patch.astype(np.float32)).resize(size, how)
-    return np.clip(np.asarray(resized, dtype=np.float64), 0.0, 1.0)
-
-
-def _centre(patch: np.ndarray) -> np.ndarray:
-    """``patch`` in the ``FIELD`` x ``FIELD`` field, centre of mass on ``CENTRE``.
-
-    The shift is a whole number of pixels, limited so that no ink falls out.
-    """
-    height, width = patch.shape
-    total = patch.sum()
-    if total <= 0:
-        raise ImageError(BLANK)
-    row = patch.sum(axis=1) @ np.arange(height) / total
-    col = patch.sum(axis=0) @ np.arange(width) / total
-    top = min(max(math.floor(CENTRE - row + 0.5), 0), FIELD - height)
-    left = min(max(math.floor(CENTRE - col + 0.5), 0), FIELD - width)
-    field = np.zeros((FIELD, FIELD))
-    field[top : top + height, left : left + width] = patch
-    return np.round(field * 255).astype(np.uint8)

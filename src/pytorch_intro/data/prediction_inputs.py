@@ -1,21 +1,5 @@
-"""What the predict pipeline reads: digit images, an MNIST IDX file or 2D points.
-
-``read_prediction_inputs(path)`` takes what a user has:
-
-- a folder of images of handwritten digits (PNG, JPEG or any format Pillow
-  reads; any size, colour or grey, either polarity), each converted the way
-  MNIST's digits were made (:mod:`pytorch_intro.data.images`); a file that
-  cannot be used is named with its reason and the others are still read;
-  hidden files and subfolders are left out;
-- one such image file;
-- an MNIST IDX image file (``*-idx3-ubyte`` or ``*-idx3-ubyte.gz``), used as
-  it is;
-- a CSV of 2D points with columns ``x`` and ``y`` (other columns, such as
-  ``label``, are ignored); a row whose ``x`` or ``y`` is not a finite number
-  is named with its reason and the other rows are still read.
-
-Pure NumPy, pandas and Pillow: no Kedro, no MLflow.
-"""
+"""What the predict pipeline reads (``ACCEPTED``); an input that cannot be used is
+named with its reason and the others are still read. No Kedro, no MLflow."""
 
 from __future__ import annotations
 
@@ -36,7 +20,6 @@ ACCEPTED = (
     "points with columns x and y"
 )
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
-_IDX = re.compile(r"idx3-ubyte(\.gz)?$", re.IGNORECASE)
 
 Kind = Literal["digits", "points"]
 
@@ -47,17 +30,9 @@ class InputError(ValueError):
 
 @dataclass(frozen=True)
 class PredictionInputs:
-    """Inputs ready for a model, and those that could not be used.
-
-    Attributes:
-        kind: ``digits`` (samples are (N, 28, 28) uint8, MNIST-like) or
-            ``points`` (samples are (N, 2) float32: x, y).
-        source: the path they were read from.
-        names: one per sample: its file name, or its row number (from 0).
-        samples: the usable inputs, in input order.
-        failed: name -> why that input could not be used.
-        order: every input's name (usable or not), in input order.
-    """
+    """Inputs ready for a model (``samples``: (N, 28, 28) uint8 digits or (N, 2)
+    float32 points, named in ``names``: file names or row numbers), why the
+    others cannot be used (``failed``), and every input's name in ``order``."""
 
     kind: Kind
     source: str
@@ -67,8 +42,8 @@ class PredictionInputs:
     order: list[str] = field(default_factory=list)
 
     def model_input(self) -> np.ndarray | pd.DataFrame:
-        """What the project's MLflow models take: images as float32 grey
-        values 0..255, points as a float32 DataFrame with columns x and y."""
+        """What the project's MLflow models take: float32 images (0..255), or
+        points as a DataFrame with columns x and y."""
         samples = self.samples.astype(np.float32)
         if self.kind == "points":
             return pd.DataFrame(samples, columns=["x", "y"])
@@ -76,43 +51,29 @@ class PredictionInputs:
 
 
 def read_prediction_inputs(path: str | Path) -> PredictionInputs:
-    """The inputs at ``path`` (a folder, an image, an IDX file or a CSV).
+    """The inputs at ``path``: a folder, an image, an IDX file or a CSV.
 
     Raises:
-        InputError: the path is missing, of a kind not listed above, or holds
-            nothing that can be predicted.
+        InputError: a missing path, a kind not accepted, or nothing to predict.
     """
     path = Path(path).expanduser()
     if not path.exists():
         raise InputError(
             f"{path}: no such file or folder. predict.input must be {ACCEPTED}"
         )
-    if path.is_dir():
-        return read_image_folder(path)
-    if _IDX.search(path.name):
-        return read_idx_images(path)
     suffix = path.suffix.lower()
-    if suffix == ".csv":
-        return read_points_csv(path)
+    if path.is_dir():  # hidden files and subfolders left out
+        files = [p for p in path.iterdir() if p.name[0] != "." and not p.is_dir()]
+        return _digits(sorted(files, key=_natural), str(path))
     if suffix in IMAGE_SUFFIXES:
         return _digits([path], str(path))
-    raise InputError(
-        f"{path}: predict cannot read a '{suffix or path.name}' file. "
-        f"predict.input must be {ACCEPTED}"
-    )
-
-
-def read_image_folder(folder: Path) -> PredictionInputs:
-    """Every file in ``folder`` (not hidden, not a subfolder), in natural order."""
-    files = sorted(
-        (p for p in folder.iterdir() if not p.name.startswith(".") and not p.is_dir()),
-        key=lambda p: _natural(p.name),
-    )
-    return _digits(files, str(folder))
-
-
-def read_idx_images(path: Path) -> PredictionInputs:
-    """The images of an MNIST IDX file, named by their index."""
+    if suffix == ".csv":
+        return _points(path)
+    if not re.search(r"idx3-ubyte(\.gz)?$", path.name, re.IGNORECASE):
+        raise InputError(
+            f"{path}: predict cannot read a '{suffix or path.name}' file. "
+            f"predict.input must be {ACCEPTED}"
+        )
     try:
         images = read_images(path)
     except DigitsError as exc:
@@ -123,8 +84,7 @@ def read_idx_images(path: Path) -> PredictionInputs:
     return PredictionInputs("digits", str(path), names, images, order=names)
 
 
-def read_points_csv(path: Path) -> PredictionInputs:
-    """The (x, y) points of a CSV; rows without two finite numbers are named."""
+def _points(path: Path) -> PredictionInputs:
     try:
         frame = pd.read_csv(
             path, skipinitialspace=True, dtype=str, keep_default_na=False
@@ -148,18 +108,17 @@ def read_points_csv(path: Path) -> PredictionInputs:
         raise InputError(f"{path}: the CSV has no rows of points")
     values = frame[["x", "y"]].apply(pd.to_numeric, errors="coerce").to_numpy(float)
     usable = np.isfinite(values).all(axis=1)
-    order = [str(i) for i in range(len(frame))]
     failed = {
-        order[i]: _why_not_a_point(frame.iloc[i], values[i])
+        str(i): _why_not_a_point(frame.iloc[i], values[i])
         for i in np.flatnonzero(~usable)
     }
     if not usable.any():
-        first = next(iter(failed.items()))
+        row, why = next(iter(failed.items()))
         raise InputError(
-            f"{path}: no row has numeric x and y ({len(frame)} rows; row "
-            f"{first[0]}: {first[1]})"
+            f"{path}: no row has numeric x and y ({len(frame)} rows; row {row}: {why})"
         )
-    names = [order[i] for i in np.flatnonzero(usable)]
+    names = [str(i) for i in np.flatnonzero(usable)]
+    order = [str(i) for i in range(len(frame))]
     points = values[usable].astype(np.float32)
     return PredictionInputs("points", str(path), names, points, failed, order)
 
@@ -195,9 +154,6 @@ def _why_not_a_point(row: pd.Series, values: np.ndarray) -> str:
     return "; ".join(reasons)
 
 
-def _natural(name: str) -> list[int | str]:
-    """A sort key that puts 2.png before 10.png."""
-    return [
-        int(part) if part.isdigit() else part.lower()
-        for part in re.split(r"(\d+)", name)
-    ]
+def _natural(path: Path) -> list[int | str]:  # 2.png before 10.png
+    parts = re.split(r"(\d+)", path.name.lower())
+    return [int(part) if part.isdigit() else part for part in parts]

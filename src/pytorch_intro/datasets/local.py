@@ -13,8 +13,8 @@ T = TypeVar("T")
 
 
 class LocalVersionedDataset(AbstractVersionedDataset[T, T]):
-    """A file or folder at ``filepath`` on the local disk, optionally versioned;
-    subclasses read and write it (``load``/``save``)."""
+    """A file or folder on the local disk, optionally versioned; subclasses
+    read and write it."""
 
     def __init__(
         self,

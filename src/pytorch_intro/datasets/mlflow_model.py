@@ -12,8 +12,9 @@ from mlflow.exceptions import MlflowException
 from mlflow.pyfunc import PyFuncModel
 from mlflow.tracking import MlflowClient
 
-_ALIAS = re.compile(r"^models:/(?P<name>[^/@]+)@(?P<alias>[^/]+)$")
-_VERSION = re.compile(r"^models:/(?P<name>[^/@]+)/(?P<version>\d+)$")
+_NAMED = re.compile(
+    r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<version>\d+))$"
+)
 
 Loader = Callable[..., PyFuncModel]
 
@@ -26,29 +27,11 @@ class ModelNotFoundError(DatasetError):
 class MLflowModelDataset(AbstractDataset[None, "PyFuncModel | Loader"]):
     """An MLflow pyfunc model, from the tracking server Kedro's session set.
 
-    ``load()`` returns the model at ``uri``; with ``lazy: true`` it returns a
-    function ``load(uri=None, *, run_id=None, variant=None, kind=None)`` so
-    that a node decides which model to load:
-
-    - ``uri``: any MLflow model URI (``models:/<name>@<alias>``,
-      ``models:/<name>/<version>``, ``models:/<model id>``, ...), default the
-      dataset's ``uri``;
-    - ``run_id`` and ``variant``: the model that the variant's child run
-      (run name ``variant``, e.g. ``digits.cnn``) of the run ``run_id`` logged;
-      ``run_id`` may also be the child run's own id;
-    - ``kind``: refuse a model whose metadata names another kind (``digits``,
-      ``points``).
-
-    A model that is not there raises :class:`ModelNotFoundError`, whose message
-    names the model, the tracking URI and what to run (``trained_by`` maps a
-    registered model's name to the pipeline that registers it).
-
-    Example catalog entry::
-
-        predict.model_loader:
-          type: pytorch_intro.datasets.MLflowModelDataset
-          lazy: true
-          trained_by: {pytorch-intro-digits: digits}
+    ``load()`` returns the model at ``uri``; with ``lazy: true``, the function
+    :meth:`read`, so that a node decides which model to load. A missing model
+    raises :class:`ModelNotFoundError`, naming the model, the tracking URI and
+    what to run (``trained_by``: a registered model's name -> the pipeline that
+    registers it).
     """
 
     def __init__(
@@ -58,15 +41,7 @@ class MLflowModelDataset(AbstractDataset[None, "PyFuncModel | Loader"]):
         trained_by: dict[str, str] | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> None:
-        """Create the dataset.
-
-        Args:
-            uri: the model to load by default.
-            lazy: make ``load()`` return a loading function.
-            trained_by: registered model name -> the pipeline that trains it
-                (named in the message when the model is missing).
-            metadata: free-form metadata (e.g. the kedro-viz layer).
-        """
+        """Create the dataset; ``uri``: the model to load by default."""
         if not lazy and uri is None:
             raise DatasetError("MLflowModelDataset needs a uri unless lazy: true")
         self._uri = uri
@@ -85,7 +60,10 @@ class MLflowModelDataset(AbstractDataset[None, "PyFuncModel | Loader"]):
         variant: str | None = None,
         kind: str | None = None,
     ) -> PyFuncModel:
-        """The model at ``uri``, or the one ``variant`` of run ``run_id`` logged."""
+        """The model at ``uri`` (any MLflow model URI, default the dataset's), or
+        the one that the run ``variant`` (e.g. ``digits.cnn``) of run ``run_id``
+        logged (``run_id`` may be the variant's own run); ``kind``: refuse a model
+        whose metadata names another kind (``digits``, ``points``)."""
         if run_id is not None:
             if not variant:
                 raise DatasetError(f"run '{run_id}': which variant? (e.g. digits.cnn)")
@@ -152,24 +130,20 @@ class MLflowModelDataset(AbstractDataset[None, "PyFuncModel | Loader"]):
 
     def _not_found(self, uri: str, exc: MlflowException) -> str:
         where = mlflow.get_tracking_uri()
-        alias, version = _ALIAS.match(uri), _VERSION.match(uri)
-        if exc.error_code in (
+        named = _NAMED.match(uri)
+        if named and exc.error_code in (
             "RESOURCE_DOES_NOT_EXIST",
             "INVALID_PARAMETER_VALUE",
-        ) and (alias or version):
-            name = (alias or version)["name"]
-            what = (
-                f"with alias '{alias['alias']}'"
-                if alias
-                else f"version {version['version']}"
-            )
-            pipeline = self._trained_by.get(name)
+        ):
+            alias, version = named["alias"], named["version"]
+            what = f"with alias '{alias}'" if alias else f"version {version}"
+            pipeline = self._trained_by.get(named["name"])
             run = "run `kedro run`" + (
                 f" (or `kedro run --pipelines={pipeline}`)" if pipeline else ""
             )
             return (
-                f"no model '{name}' {what} in {where}: {run} to train and register "
-                "one, or set predict.model"
+                f"no model '{named['name']}' {what} in {where}: {run} to train and "
+                "register one, or set predict.model"
             )
         return f"cannot load the model {uri} from {where}: {exc.message}"
 

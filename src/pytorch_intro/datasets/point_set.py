@@ -4,31 +4,24 @@ from __future__ import annotations
 
 import os
 import tempfile
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import numpy as np
-from kedro.io import AbstractVersionedDataset, DatasetError, Version
+from kedro.io import DatasetError, Version
 
 from pytorch_intro.data.points import PointSet, validate_point_set
-from pytorch_intro.internals import filepath, load_path, save_path, version
+from pytorch_intro.datasets.local import LocalVersionedDataset
+from pytorch_intro.internals import filepath, load_path, save_path
 
 
-class PointSetDataset(AbstractVersionedDataset[PointSet, PointSet]):
+class PointSetDataset(LocalVersionedDataset[PointSet]):
     """``samples``/``annotations`` arrays in an ``.npz`` file, validated on load.
 
-    Loading fails with a message naming the file and the problem (missing keys,
-    wrong shapes, non-finite values, labels other than 0/1, ...). The loaded dict
-    also carries ``source``: the file it came from. Saves are atomic (a
-    temporary file, then a rename); with ``versioned: true`` each run writes
-    its own version, so concurrent runs never read each other's points.
-
-    Example catalog entry::
-
-        simple2d.assignment_train:
-          type: pytorch_intro.datasets.PointSetDataset
-          filepath: data/01_raw/simple2d/train.npz
-          read_only: true
+    Loading fails naming the file and the problem; the loaded dict also carries
+    ``source``, its file. Saves are atomic. ``read_only``: refuse to save (a
+    user's own raw files are never overwritten); ``missing_hint``: what to tell
+    the user when the file does not exist.
     """
 
     def __init__(
@@ -39,20 +32,10 @@ class PointSetDataset(AbstractVersionedDataset[PointSet, PointSet]):
         version: Version | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> None:
-        """Create a point set dataset.
-
-        Args:
-            filepath: local path of the ``.npz`` file.
-            read_only: refuse to save, so a user's own raw files are never
-                overwritten.
-            missing_hint: what to tell the user when the file does not exist.
-            version: load/save versions (``versioned: true`` in the catalog).
-            metadata: free-form metadata (e.g. the kedro-viz layer).
-        """
-        super().__init__(filepath=PurePosixPath(filepath), version=version)
+        """Create a point set dataset at ``filepath`` (local)."""
+        super().__init__(filepath, version, metadata)
         self._read_only = read_only
         self._missing_hint = missing_hint
-        self.metadata = metadata
 
     def load(self) -> PointSet:
         try:
@@ -77,10 +60,9 @@ class PointSetDataset(AbstractVersionedDataset[PointSet, PointSet]):
 
     def save(self, data: PointSet) -> None:
         if self._read_only:
-            path = Path(filepath(self))
             raise DatasetError(
-                f"{path} is read-only in the catalog: it holds your own raw data "
-                "and is never overwritten"
+                f"{filepath(self)} is read-only in the catalog: it holds your own "
+                "raw data and is never overwritten"
             )
         points = validate_point_set(data, source="data to save")
         path = Path(save_path(self))
@@ -96,15 +78,5 @@ class PointSetDataset(AbstractVersionedDataset[PointSet, PointSet]):
             Path(tmp).unlink(missing_ok=True)
             raise
 
-    def _exists(self) -> bool:
-        try:
-            return Path(load_path(self)).is_file()
-        except DatasetError:
-            return False
-
     def _describe(self) -> dict[str, Any]:
-        return {
-            "filepath": str(filepath(self)),
-            "read_only": self._read_only,
-            "version": version(self),
-        }
+        return super()._describe() | {"read_only": self._read_only}

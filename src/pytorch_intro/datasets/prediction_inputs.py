@@ -17,13 +17,9 @@ Reader = Callable[[str | Path], PredictionInputs]
 
 
 class PredictionInputsDataset(AbstractDataset[None, Reader]):
-    """The reader of the predict pipeline's inputs.
-
-    The path comes from the run (``--params=predict.input=PATH``), not from the
-    catalog, so ``load()`` returns the function that reads it:
-    :func:`pytorch_intro.data.prediction_inputs.read_prediction_inputs`
-    (a folder of digit images, one image, an MNIST IDX file or a CSV of points).
-    """
+    """The reader of the predict pipeline's inputs, whose path comes from the run
+    (``--params=predict.input=PATH``), not from the catalog:
+    :func:`pytorch_intro.data.prediction_inputs.read_prediction_inputs`."""
 
     def __init__(self, metadata: dict[str, Any] | None = None) -> None:
         self.metadata = metadata

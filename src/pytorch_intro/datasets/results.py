@@ -18,61 +18,44 @@ logger = logging.getLogger(__name__)
 
 class ResultsDataset(JSONDataset):
     """A problem's :class:`~pytorch_intro.reporting.results.ProblemResults` as a
-    versioned JSON document; loads ``None`` while no version has been saved.
+    versioned JSON document; loads ``None`` while no version has been saved (the
+    report then says the problem's pipeline never ran).
 
-    The report reads the latest results of every problem, including problems
-    whose pipeline has never run (it then says so), which a plain dataset would
-    refuse. A file that exists but does not validate against its problem's
-    results model (corrupt, or written by another version of the project) is an
-    error naming the file.
+    A file that does not validate against its problem's results model (corrupt,
+    or written by another version of the project) is an error naming the file;
+    with ``skip_invalid`` (the earlier results a pipeline combines with its own,
+    which must not stop the run that replaces them) it loads as ``None``, with a
+    warning.
     """
 
     def __init__(self, *, skip_invalid: bool = False, **kwargs: Any) -> None:
-        """Create the dataset (``kwargs``: ``JSONDataset``'s).
-
-        Args:
-            skip_invalid: load a file that is not valid results (not JSON, or
-                written by another version of the project) as ``None``, with a
-                warning, rather than fail: for the earlier results a pipeline
-                combines with its own, which must not stop the run that
-                replaces them.
-        """
         super().__init__(**kwargs)
         self._skip_invalid = skip_invalid
 
     def load(self) -> ProblemResults | None:
         try:
-            data = super().load()
+            return parse_results(super().load())
         except VersionNotFoundError:
             return None
-        except DatasetError as error:
-            if self._skip_invalid and isinstance(error.__cause__, ValueError):
-                return self._skipped(error.__cause__)  # not JSON
-            raise
-        try:
-            return parse_results(data)
-        except ValueError as error:  # pydantic's ValidationError included
-            if self._skip_invalid:
-                return self._skipped(error)
-            raise DatasetError(
-                f"{load_path(self)}: not valid results ({error}). Was it "
-                "written by another version of the project? Run its pipeline "
-                "again to write a new version."
-            ) from error
-
-    def _skipped(self, error: Exception) -> None:
+        except (DatasetError, ValueError) as error:  # ValidationError included
+            cause = error.__cause__ if isinstance(error, DatasetError) else error
+            if not isinstance(cause, ValueError):  # not a question of content
+                raise
+            if not self._skip_invalid:
+                raise DatasetError(
+                    f"{load_path(self)}: not valid results ({error}). Was it "
+                    "written by another version of the project? Run its pipeline "
+                    "again to write a new version."
+                ) from error
         logger.warning(
             "Earlier results %s are not valid results (%s): left out; only "
             "this run's variants are kept.",
             load_path(self),
-            str(error).splitlines()[0],
+            str(cause).splitlines()[0],
         )
+        return None
 
     def save(self, data: ProblemResults) -> None:
-        if not isinstance(data, ProblemResults):
-            raise DatasetError(
-                f"{type(self).__name__} saves ProblemResults, not {type(data).__name__}"
-            )
         # JSONDataset's own save, unwrapped as Kedro itself does: the wrapped one,
         # inside this (also wrapped) save, would pick a second save version
         save_unwrapped(JSONDataset, self, data.model_dump(mode="json"))

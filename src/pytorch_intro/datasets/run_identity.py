@@ -12,43 +12,21 @@ import mlflow
 from kedro.io import AbstractDataset, DatasetError
 
 
-def _git(*args: str) -> str | None:
-    try:
-        done = subprocess.run(
-            ["git", *args], capture_output=True, text=True, timeout=10, check=True
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return done.stdout.strip()
-
-
 def git_commit() -> str | None:
     """The checked-out commit (``+dirty`` with uncommitted changes), if any."""
-    commit = _git("rev-parse", "--short=12", "HEAD")
-    if not commit:
-        return None
-    return (
-        f"{commit}+dirty"
-        if _git("status", "--porcelain", "--untracked-files=no")
-        else commit
-    )
 
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(
+                ["git", *args], capture_output=True, text=True, timeout=10, check=True
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return done.stdout.strip()
 
-def _mlflow_run(ui: str | None) -> dict[str, str | None]:
-    run = mlflow.active_run()  # kedro-mlflow's run; None when tracking is off
-    if run is None:
-        return {"mlflow_run_id": None, "mlflow_experiment_id": None}
-    identity = {
-        "mlflow_run_id": run.info.run_id,
-        "mlflow_experiment_id": run.info.experiment_id,
-    }
-    if ui:  # the UI's runs page, showing this run's variants side by side
-        children = f"tags.`mlflow.parentRunId` = '{run.info.run_id}'"
-        identity["mlflow_variants_url"] = (
-            f"{ui.rstrip('/')}/#/experiments/{run.info.experiment_id}/runs"
-            f"?workflowType=machine_learning&searchFilter={quote(children)}"
-        )
-    return identity
+    commit = git("rev-parse", "--short=12", "HEAD")
+    dirty = commit and git("status", "--porcelain", "--untracked-files=no")
+    return f"{commit}+dirty" if dirty else commit or None
 
 
 class RunIdentityDataset(AbstractDataset[None, dict[str, Any]]):
@@ -69,12 +47,20 @@ class RunIdentityDataset(AbstractDataset[None, dict[str, Any]]):
 
     def load(self) -> dict[str, Any]:
         if self._identity is None:
+            run = mlflow.active_run()  # kedro-mlflow's run; None when tracking is off
             self._identity = {
                 "token": uuid.uuid4().hex,
                 "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
                 "git_commit": git_commit(),
-                **_mlflow_run(self._ui),
+                "mlflow_run_id": run and run.info.run_id,
+                "mlflow_experiment_id": run and run.info.experiment_id,
             }
+            if run and self._ui:  # the UI's runs page, with this run's variants
+                children = f"tags.`mlflow.parentRunId` = '{run.info.run_id}'"
+                self._identity["mlflow_variants_url"] = (
+                    f"{self._ui.rstrip('/')}/#/experiments/{run.info.experiment_id}"
+                    f"/runs?workflowType=machine_learning&searchFilter={quote(children)}"
+                )
         return dict(self._identity)
 
     def save(self, data: None) -> None:

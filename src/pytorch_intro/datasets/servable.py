@@ -30,12 +30,9 @@ def load_servable(folder: Path) -> Servable:
 
 
 class ServableDataset(LocalVersionedDataset[Servable]):
-    """A servable model in a folder: ``program.pt2`` (``torch.export``), the
-    input example (``.npy``, no pickle) and what the model is.
-
-    The folder is written beside its final place and renamed into it, so a
-    reader never sees half a model.
-    """
+    """A servable model in a folder: ``program.pt2`` (``torch.export``), the input
+    example (``.npy``, no pickle) and what the model is; written beside its final
+    place and renamed into it, so a reader never sees half a model."""
 
     def load(self) -> Servable:
         folder = Path(load_path(self))
@@ -50,11 +47,7 @@ class ServableDataset(LocalVersionedDataset[Servable]):
         try:
             save_program(data.program, staging / PROGRAM)
             np.save(staging / EXAMPLE, data.input_example, allow_pickle=False)
-            about = {
-                "kind": data.kind,
-                "classes": data.classes,
-                "eval_data": data.eval_data,
-            }
+            about = dict(kind=data.kind, classes=data.classes, eval_data=data.eval_data)
             (staging / ABOUT).write_text(json.dumps(about))
             staging.rename(folder)
         except BaseException:

@@ -1,19 +1,14 @@
 """Each variant's MLflow model: logged in its child run when the variant ends.
 
-The model is an MLflow pyfunc "model from code" (``hooks/mlflow_model.py``,
-stored as text) around the variant's exported network (a ``torch.export``
-``.pt2`` archive): loading it runs that file and ``torch.export.load``, never
-an unpickler. It is logged as an MLflow 3 ``LoggedModel`` in the variant's
-run, with a signature and an input example of real inputs; MLflow copies the
-run's params onto it, and the final validation loss and accuracy are logged
-against it (its ``model_id``: the run's metrics of the last epoch), so the
-experiment's Models view compares the variants side by side.
+An MLflow 3 ``LoggedModel``: a pyfunc "model from code" (``serving/mlflow_model.py``)
+around the variant's ``torch.export`` archive, so loading it never unpickles. It
+carries a signature, an input example, the run's params and its last epoch's
+metrics, for the experiment's Models view to compare the variants.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import logging
 import platform
 from dataclasses import dataclass, field
@@ -24,15 +19,23 @@ import mlflow
 import numpy as np
 import pandas as pd
 import torch
-from mlflow.models import infer_signature
+from mlflow.models import ModelSignature, infer_signature
+from mlflow.types import ColSpec, Schema
+from mlflow.types.schema import Array
 
 from pytorch_intro.datasets.servable import load_servable
-from pytorch_intro.hooks.mlflow_model import predictions
+from pytorch_intro.serving import MODEL_CODE
 
 logger = logging.getLogger(__name__)
 
-#: The code of the logged models (see its docstring).
-MODEL_CODE = Path(importlib.util.find_spec("pytorch_intro.hooks.mlflow_model").origin)
+#: What the model code's ``predict`` returns, one row per input.
+OUTPUTS = Schema(
+    [
+        ColSpec("long", "class"),
+        ColSpec("float", "probability"),
+        ColSpec(Array("float"), "probabilities"),
+    ]
+)
 #: What serving a model needs (``mlflow models serve --env-manager local`` uses
 #: the current environment; these record what it was built with).
 REQUIREMENTS = [
@@ -62,13 +65,12 @@ class ModelRecord:
 def log_variant_model(run_id: str, namespace: str, record: ModelRecord) -> None:
     """Log ``record``'s servable model in the run ``run_id`` (then still open)."""
     servable = load_servable(record.servable)
-    output = predictions(servable.predict(servable.input_example))
     model_input: Any = servable.input_example  # images: float32 (N, 28, 28)
     if servable.kind == "points":
         # float64 columns: float32 and float64 points both convert to them
         # safely (MLflow refuses float64 for float32 columns)
         model_input = pd.DataFrame(model_input.astype(np.float64), columns=["x", "y"])
-    signature = infer_signature(model_input, output)
+    signature = ModelSignature(infer_signature(model_input).inputs, OUTPUTS)
     active = mlflow.active_run()
     # the variant's child run, or (a sweep's point) the run of the kedro run itself
     resumed = (

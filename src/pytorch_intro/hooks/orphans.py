@@ -1,10 +1,9 @@
 """Runs left RUNNING by a process that is gone (``kill -9``, a crash, a reboot).
 
-No handler sees SIGKILL, so every run records the host and process id that
-write it. At the start of the next run, runs of the experiment still RUNNING
-whose process on this host no longer exists (or is a newer process that reused
-the id) are marked KILLED. Runs of live processes (a concurrent ``kedro run``)
-and runs recorded on other hosts are left alone.
+No handler sees SIGKILL, so every run records the host and process id that write
+it; the next run marks KILLED the experiment's RUNNING runs whose process on this
+host is gone (or is a newer one that reused the id). Runs of live processes and
+of other hosts are left alone.
 """
 
 from __future__ import annotations
@@ -14,38 +13,24 @@ import os
 import socket
 from pathlib import Path
 
-from mlflow.entities import RunStatus
 from mlflow.tracking import MlflowClient
+
+from pytorch_intro.sweeps import HOST_TAG, PID_TAG
 
 logger = logging.getLogger(__name__)
 
-HOST_TAG = "pytorch_intro.host"
-PID_TAG = "pytorch_intro.pid"
-KILLED = RunStatus.to_string(RunStatus.KILLED)
-
-
-def process_tags() -> dict[str, str]:
-    """The tags naming the process that records a run (how orphans are found)."""
-    return {HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid())}
-
 
 def process_alive(pid: int, since_ms: int | None = None) -> bool:
-    """Whether process ``pid`` exists on this host (and, on Linux, started no
-    later than ``since_ms``, epoch milliseconds: else the id was reused)."""
+    """Whether process ``pid`` exists on this host (and, where there is /proc,
+    started no later than ``since_ms``, epoch ms: else the id was reused)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:  # exists, owned by someone else
         pass
-    started = _start_time_ms(pid)
-    return not (
-        since_ms is not None and started is not None and started > since_ms + 2000
-    )
-
-
-def _start_time_ms(pid: int) -> int | None:
-    """When ``pid`` started (epoch ms), from /proc; None where there is no /proc."""
+    if since_ms is None:
+        return True
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         boot = next(
@@ -54,16 +39,15 @@ def _start_time_ms(pid: int) -> int | None:
             if line.startswith("btime ")
         )
     except (OSError, StopIteration, IndexError, ValueError):
-        return None
-    ticks = int(fields[19])  # field 22 of stat: start time in clock ticks
-    return int((boot + ticks / os.sysconf("SC_CLK_TCK")) * 1000)
+        return True
+    # field 22 of stat: the start time, in clock ticks since boot
+    started = (boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")) * 1000
+    return started <= since_ms + 2000
 
 
 def close_orphan_runs(client: MlflowClient, experiment_id: str, keep: str) -> list[str]:
-    """Mark KILLED the experiment's RUNNING runs whose process here is gone.
-
-    Returns the ids of the runs it closed (``keep``, the current run, never).
-    """
+    """Mark KILLED the experiment's RUNNING runs whose process here is gone
+    (never ``keep``, the current run); returns the runs it closed."""
     host = socket.gethostname()
     running = client.search_runs(
         [experiment_id],
@@ -78,7 +62,7 @@ def close_orphan_runs(client: MlflowClient, experiment_id: str, keep: str) -> li
         if run.info.run_id == keep or not pid.isdigit():
             continue
         if not process_alive(int(pid), run.info.start_time):
-            client.set_terminated(run.info.run_id, KILLED)
+            client.set_terminated(run.info.run_id, "KILLED")
             closed.append(f"{run.info.run_name} ({run.info.run_id}, pid {pid})")
     if closed:
         logger.warning(

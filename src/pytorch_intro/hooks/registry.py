@@ -1,12 +1,10 @@
 """After a run: each problem's best model registered, and champion if it is.
 
-The best variant of each problem (by ``metric`` on its evaluation set) becomes
-a new version of the registered model ``pytorch-intro-<problem>``. It takes
-the alias ``champion`` only if there is none yet or if it beats the current
-champion on the same evaluation data (its ``eval_data`` tag: the subset and
-full MNIST, or test sets of different sizes, are never compared). The decision
-and both values are logged in the run, and in one log line. Configured in
-``conf/base/registry.yml``.
+The best variant of each problem (by ``metric``) becomes a new version of its
+registered model. It takes the alias only if there is no champion yet, or if it
+beats the champion on the same evaluation data (its ``eval_data`` tag: models
+evaluated on other data are never compared). The decision is logged in the run
+and in one log line. Configured in ``conf/base/registry.yml``.
 """
 
 from __future__ import annotations
@@ -30,15 +28,13 @@ logger = logging.getLogger(__name__)
 class RegistryConfig(Config):
     """Where each problem's best model goes, and how champions are chosen."""
 
-    section = "registry"
-
     enabled: bool = True
     alias: str = "champion"
     metric: str = "val_accuracy"
-    models: dict[str, str] = {
-        "simple2d": "pytorch-intro-simple2d",
-        "digits": "pytorch-intro-digits",
-    }
+    #: each problem's registered model: ``name`` with ``{problem}`` filled in,
+    #: unless ``models`` names it
+    name: str = "pytorch-intro-{problem}"
+    models: dict[str, str] = {}
 
     @classmethod
     def from_config_loader(cls, loader: Any) -> RegistryConfig:
@@ -59,82 +55,56 @@ def register_champions(
     """Register each problem's best model of this run; returns the decisions."""
     if not config.enabled:
         return {}
-    decisions = {}
-    for problem, name in config.models.items():
+    decisions: dict[str, str] = {}
+    metric = config.metric
+    for problem in sorted({r.problem for r in models.values()}):
         candidates = [
             r
             for r in models.values()
-            if r.problem == problem and r.model_id and config.metric in r.metrics
+            if r.problem == problem and r.model_id and metric in r.metrics
         ]
-        if candidates:
-            best = max(candidates, key=lambda r: r.metrics[config.metric])
-            decisions[problem] = _register(client, run_id, problem, name, best, config)
-    return decisions
-
-
-def _register(
-    client: MlflowClient,
-    run_id: str,
-    problem: str,
-    name: str,
-    best: ModelRecord,
-    config: RegistryConfig,
-) -> str:
-    metric, value = config.metric, best.metrics[config.metric]
-    data = best.eval_data or "unknown data"
-    version = mlflow.register_model(
-        f"models:/{best.model_id}",
-        name,
-        tags={"variant": best.namespace, "eval_data": data, metric: f"{value:.6f}"},
-    ).version
-    champion = _champion(client, name, config.alias)
-    metrics = [Metric(f"registry.{problem}.candidate_{metric}", value, 0, 0)]
-    if champion is None:
-        promote, why = True, "there was no champion"
-    else:
-        current = float(champion.tags.get(metric, "nan"))
-        metrics.append(Metric(f"registry.{problem}.champion_{metric}", current, 0, 0))
-        if champion.tags.get("eval_data") != data:
-            promote, why = (
-                False,
-                (
-                    f"not compared: champion v{champion.version} was evaluated on "
-                    f"{champion.tags.get('eval_data', 'unknown data')}, this model on {data}"
-                ),
-            )
-        elif value > current:
-            promote, why = (
-                True,
-                (f"{value:.4f} beats champion v{champion.version}'s {current:.4f}"),
-            )
+        if not candidates:
+            continue
+        best = max(candidates, key=lambda r: r.metrics[metric])
+        name = config.models.get(problem, config.name.format(problem=problem))
+        value, data = best.metrics[metric], best.eval_data or "unknown data"
+        version = mlflow.register_model(
+            f"models:/{best.model_id}",
+            name,
+            tags={"variant": best.namespace, "eval_data": data, metric: f"{value:.6f}"},
+        ).version
+        try:
+            champion = client.get_model_version_by_alias(name, config.alias)
+        except MlflowException:
+            champion = None
+        now = int(time.time() * 1000)
+        metrics = [Metric(f"registry.{problem}.candidate_{metric}", value, now, 0)]
+        if champion is None:
+            promote, why = True, "there was no champion"
         else:
-            promote, why = (
-                False,
-                (
-                    f"{value:.4f} does not beat champion v{champion.version}'s {current:.4f}"
-                ),
+            current = float(champion.tags.get(metric, "nan"))
+            metrics.append(
+                Metric(f"registry.{problem}.champion_{metric}", current, now, 0)
             )
-    if promote:
-        client.set_registered_model_alias(name, config.alias, version)
-    decision = (
-        f"{name} v{version} ({best.namespace}, {metric} {value:.4f}) "
-        f"{'is now' if promote else 'is not'} '{config.alias}': {why}"
-    )
-    client.log_batch(
-        run_id,
-        metrics=[Metric(m.key, m.value, _now(), 0) for m in metrics],
-        tags=[RunTag(f"registry.{problem}", decision[:5000])],
-    )
-    logger.info("Model registry: %s", decision)
-    return decision
-
-
-def _champion(client: MlflowClient, name: str, alias: str):
-    try:
-        return client.get_model_version_by_alias(name, alias)
-    except MlflowException:
-        return None
-
-
-def _now() -> int:
-    return int(time.time() * 1000)
+            same = champion.tags.get("eval_data") == data
+            promote = same and value > current
+            why = (
+                f"{value:.4f} {'beats' if promote else 'does not beat'} champion "
+                f"v{champion.version}'s {current:.4f}"
+                if same
+                else f"not compared: champion v{champion.version} was evaluated on "
+                f"{champion.tags.get('eval_data', 'unknown data')}, this model on {data}"
+            )
+        if promote:
+            client.set_registered_model_alias(name, config.alias, version)
+        decisions[problem] = (
+            f"{name} v{version} ({best.namespace}, {metric} {value:.4f}) "
+            f"{'is now' if promote else 'is not'} '{config.alias}': {why}"
+        )
+        client.log_batch(
+            run_id,
+            metrics=metrics,
+            tags=[RunTag(f"registry.{problem}", decisions[problem][:5000])],
+        )
+        logger.info("Model registry: %s", decisions[problem])
+    return decisions

@@ -12,7 +12,7 @@ from pytorch_intro.models.classifiers import (
     LinearClassifier,
     MLPClassifier,
 )
-from pytorch_intro.validation import Config, ConfigError
+from pytorch_intro.validation import Config
 
 # name -> (class, the config fields its constructor takes)
 MODELS: dict[str, tuple[type[nn.Module], tuple[str, ...]]] = {
@@ -34,11 +34,9 @@ class ModelConfig(Config):
     convolution), ``kernel_size`` and ``out_features``.
 
     Raises:
-        ConfigError: on an unknown name, a missing field, a field the model does
-            not take, or a size that is not a positive integer.
+        pydantic.ValidationError: on an unknown name, a missing field, a field
+            the model does not take, or a size that is not a positive integer.
     """
-
-    section = "model"
 
     name: Literal["linear", "mlp", "cnn"]
     in_features: Size | None = None
@@ -54,12 +52,12 @@ class ModelConfig(Config):
         for key in type(self).model_fields:
             unset = getattr(self, key) in (None, [])
             if key != "name" and key not in takes and not unset:
-                raise ConfigError(
+                raise ValueError(
                     f"{key} is not used by model '{self.name}' "
                     f"(it takes: {', '.join(takes)})"
                 )
             if key in takes and unset and key not in OPTIONAL:
-                raise ConfigError(f"model '{self.name}' needs {key}")
+                raise ValueError(f"model '{self.name}' needs {key}")
         return self
 
     def to_dict(self) -> dict[str, Any]:

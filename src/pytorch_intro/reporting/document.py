@@ -1,10 +1,7 @@
-"""A small document model, written out as Markdown.
-
-The report is built as a list of blocks and written once, as Markdown; the HTML
-page is that Markdown rendered (:mod:`pytorch_intro.reporting.html`), so the two
-files always say the same thing. Figures are PNG bytes, embedded as data URIs
-defined at the end of the Markdown (reference-style, so the text stays
-readable); a figure's largest width in the page is a ``{width=N}`` attribute.
+"""A small document model, written out as Markdown (here) and as one HTML page
+(:mod:`.html`), so both files say the same thing. Figures are PNG files,
+embedded as data URIs, in the Markdown defined at its end (reference-style, so
+the text stays readable).
 """
 
 from __future__ import annotations
@@ -12,6 +9,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -26,9 +24,7 @@ class Heading:
 
 @dataclass(frozen=True)
 class Paragraph:
-    """Text with inline ``code`` (backticks) and **bold** (double asterisks)."""
-
-    text: str
+    text: str  # with inline Markdown: `code`, **bold**
 
 
 @dataclass(frozen=True)
@@ -38,9 +34,7 @@ class BulletList:
 
 @dataclass(frozen=True)
 class Note:
-    """A highlighted paragraph (e.g. a section that is missing)."""
-
-    text: str
+    text: str  # highlighted (e.g. a section that is missing)
 
 
 @dataclass(frozen=True)
@@ -49,26 +43,26 @@ class Table:
     rows: Sequence[Sequence[str]]
     align: str = ""  # one "l" or "r" per column; left when not given
 
+    @property
+    def alignment(self) -> str:
+        return self.align or "l" * len(self.columns)
+
 
 @dataclass(frozen=True)
 class Preformatted:
-    """Verbatim text (e.g. a per-epoch listing)."""
-
-    text: str
+    text: str  # verbatim (e.g. a per-epoch listing)
 
 
 @dataclass(frozen=True)
 class Image:
-    png: bytes
+    path: str  # a PNG file
     caption: str
     width: int | None = None  # largest width in the HTML page, in CSS pixels
 
 
 @dataclass(frozen=True)
 class ImageRow:
-    """Figures shown side by side."""
-
-    images: Sequence[Image]
+    images: Sequence[Image]  # side by side
 
 
 Block = (
@@ -84,15 +78,15 @@ class Document:
     # earlier run's against it (None: not a run's report).
     run: RunIdentity | None = None
 
-    def add(self, *blocks: Block) -> None:
-        self.blocks.extend(blocks)
+    def add(self, *blocks: Block | None) -> None:
+        """Append the blocks; ``None`` (e.g. a figure a run did not make) is skipped."""
+        self.blocks.extend(block for block in blocks if block is not None)
 
 
-def _data_uri(png: bytes) -> str:
+def data_uri(path: str) -> str:
+    """A PNG file as a data URI, to embed it."""
+    png = Path(path).read_bytes()
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-
-
-# --- Markdown ------------------------------------------------------------------
 
 
 def _md_cell(text: str) -> str:
@@ -100,25 +94,19 @@ def _md_cell(text: str) -> str:
 
 
 def _md_table(table: Table) -> str:
-    align = table.align or "l" * len(table.columns)
-    rule = ["---:" if a == "r" else "---" for a in align]
-    lines = [
-        "| " + " | ".join(_md_cell(c) for c in table.columns) + " |",
-        "| " + " | ".join(rule) + " |",
-    ]
-    lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in table.rows]
-    return "\n".join(lines)
+    rule = ["---:" if a == "r" else "---" for a in table.alignment]
+    rows = [table.columns, rule, *table.rows]
+    return "\n".join("| " + " | ".join(map(_md_cell, row)) + " |" for row in rows)
 
 
 def to_markdown(document: Document) -> str:
     """The document as Markdown; figures are data URIs defined at the end."""
     parts = [f"# {document.title}"]
-    images: list[bytes] = []
+    images: list[str] = []
 
     def image(item: Image) -> str:
-        images.append(item.png)
-        width = f"{{width={item.width}}}" if item.width else ""
-        return f"![{_md_cell(item.caption)}][figure-{len(images)}]{width}"
+        images.append(item.path)
+        return f"![{_md_cell(item.caption)}][figure-{len(images)}]"
 
     for block in document.blocks:
         match block:
@@ -138,8 +126,5 @@ def to_markdown(document: Document) -> str:
                 parts.append(f"{image(block)}\n\n*{block.caption}*")
             case ImageRow(items):
                 parts.append(" ".join(image(item) for item in items))
-    references = [
-        f"[figure-{number}]: {_data_uri(png)}"
-        for number, png in enumerate(images, start=1)
-    ]
-    return "\n\n".join(parts + (["\n".join(references)] if references else [])) + "\n"
+    references = [f"[figure-{n}]: {data_uri(path)}" for n, path in enumerate(images, 1)]
+    return "\n\n".join(parts + ["\n".join(references)]).rstrip() + "\n"

@@ -1,26 +1,28 @@
-"""The report's Markdown as one self-contained HTML page, rendered by markdown-it-py.
-
-Raw HTML in the text is escaped (``html=False``). CommonMark plus tables, with
-mdit-py-plugins' ``attrs`` (an image's ``{width=N}``) and ``anchors`` (heading
-ids), and three core rules of our own on the token stream:
-
-- table cells get ``class="l"`` / ``class="r"`` instead of inline alignment styles;
-- a paragraph of images becomes figures: one image with the italic paragraph
-  under it becomes ``<figure>`` with that ``<figcaption>``; several images become
-  a row of figures captioned by their alt text;
-- the contents (every level-2 heading) go before the first level-2 heading.
-"""
+"""The report as one self-contained HTML page, from the same
+:class:`~pytorch_intro.reporting.document.Document` as the Markdown."""
 
 from __future__ import annotations
 
 import html
 import re
+from collections import Counter
+from collections.abc import Sequence
 
 from markdown_it import MarkdownIt
-from markdown_it.rules_core import StateCore
-from markdown_it.token import Token
-from mdit_py_plugins.anchors import anchors_plugin
-from mdit_py_plugins.attrs import attrs_plugin
+
+from pytorch_intro.reporting.document import (
+    Block,
+    BulletList,
+    Document,
+    Heading,
+    Image,
+    ImageRow,
+    Note,
+    Paragraph,
+    Preformatted,
+    Table,
+    data_uri,
+)
 
 _STYLE = """
 body { font: 16px/1.55 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
@@ -54,164 +56,82 @@ nav.toc { background: #f6f8fa; border: 1px solid #d0d7de; border-radius: 6px;
 nav.toc ul { margin: 4px 0; padding-left: 20px; }
 """
 
-
-def slug(text: str) -> str:
-    """An anchor for a heading: lower case, words joined by dashes."""
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "section"
+# inline Markdown (`code`, **bold**, autolinks); raw HTML is escaped
+_inline = MarkdownIt("commonmark", {"html": False}).renderInline
 
 
-def _block(kind: str, tag: str, nesting: int, **attrs: str) -> Token:
-    return Token(kind, tag, nesting, attrs=attrs, block=True)
-
-
-def _inline(children: list[Token]) -> Token:
-    return Token("inline", "", 0, children=children, block=True)
-
-
-def _table_alignment(state: StateCore) -> None:
-    for token in state.tokens:
-        if token.type in ("th_open", "td_open"):
-            style = str(token.attrs.pop("style", ""))
-            token.attrs["class"] = "r" if "right" in style else "l"
-        elif token.type in ("th_close", "td_close"):
-            token.block = False  # the cells of a row on one line
-
-
-def _paragraph(tokens: list[Token], index: int) -> list[Token] | None:
-    """The inline children of the paragraph at ``index``, if one starts there."""
-    token = tokens[index] if index + 2 < len(tokens) else None
-    if token and token.type == "paragraph_open" and not token.hidden:
-        return tokens[index + 1].children or []
-    return None
-
-
-def _images(children: list[Token]) -> list[Token]:
-    """The images of a paragraph that holds nothing else (else none)."""
-    images = [child for child in children if child.type == "image"]
-    rest = [child for child in children if child.type != "image"]
-    if all(t.type in ("text", "softbreak") and not t.content.strip() for t in rest):
-        return images
-    return []
-
-
-def _text(children: list[Token]) -> str:
-    return "".join(child.content for child in children if child.type != "image")
-
-
-def _caption(children: list[Token] | None, image: Token) -> list[Token] | None:
-    """A paragraph in italics that repeats the image's alt text: its caption."""
-    if (
-        children
-        and children[0].type == "em_open"
-        and children[-1].type == "em_close"
-        and _text(children[1:-1]) == _text(image.children or [])
-    ):
-        return children[1:-1]
-    return None
-
-
-def _figure(image: Token, caption: list[Token]) -> list[Token]:
-    width = image.attrs.pop("width", None)
-    if width:
-        image.attrs["style"] = f"max-width: min(100%, {width}px)"
-    return [
-        _block("figure_open", "figure", 1),
-        _inline([image]),
-        _block("figcaption_open", "figcaption", 1),
-        _inline(caption),
-        _block("figcaption_close", "figcaption", -1),
-        _block("figure_close", "figure", -1),
-    ]
-
-
-def _figures(state: StateCore) -> None:
-    tokens, out, index = state.tokens, [], 0
-    while index < len(tokens):
-        children = _paragraph(tokens, index)
-        images = _images(children) if children is not None else []
-        if not images:
-            out.append(tokens[index])
-            index += 1
-            continue
-        index += 3
-        if len(images) == 1:
-            caption = _caption(_paragraph(tokens, index), images[0])
-            if caption is not None:
-                index += 3
-            out += _figure(images[0], caption or images[0].children or [])
-            continue
-        out.append(_block("row_open", "div", 1, **{"class": "row"}))
-        for image in images:
-            out += _figure(image, image.children or [])
-        out.append(_block("row_close", "div", -1))
-    state.tokens = out
-
-
-def _contents(state: StateCore) -> None:
-    tokens = state.tokens
-    sections = [
-        (index, token.attrs["id"], tokens[index + 1].children or [])
-        for index, token in enumerate(tokens)
-        if token.type == "heading_open" and token.tag == "h2"
-    ]
-    if not sections:
-        return
-    nav = [
-        _block("toc_open", "nav", 1, **{"class": "toc"}),
-        _block("bullet_list_open", "ul", 1),
-    ]
-    for _, anchor, title in sections:
-        nav += [
-            _block("list_item_open", "li", 1),
-            _inline(
-                [
-                    Token("link_open", "a", 1, attrs={"href": f"#{anchor}"}),
-                    *title,
-                    Token("link_close", "a", -1),
-                ]
-            ),
-            _block("list_item_close", "li", -1),
-        ]
-    nav += [_block("bullet_list_close", "ul", -1), _block("toc_close", "nav", -1)]
-    first = sections[0][0]
-    state.tokens = tokens[:first] + nav + tokens[first:]
-
-
-def _renderer() -> MarkdownIt:
-    md = (
-        MarkdownIt("commonmark", {"html": False})
-        .enable("table")
-        .use(attrs_plugin, after=("image",))
-        .use(anchors_plugin, min_level=2, max_level=6, slug_func=slug)
+def _figure(image: Image) -> str:
+    style = f' style="max-width: min(100%, {image.width}px)"' if image.width else ""
+    return (
+        f'<figure><img src="{data_uri(image.path)}" '
+        f'alt="{html.escape(image.caption)}"{style}>'
+        f"<figcaption>{_inline(image.caption)}</figcaption></figure>"
     )
-    md.core.ruler.push("table_alignment", _table_alignment)
-    md.core.ruler.push("figures", _figures)
-    md.core.ruler.push("contents", _contents)  # after anchors: it reads the ids
-    return md
 
 
-_MD = _renderer()
+def _row(cells: Sequence[str], tag: str, align: str) -> str:
+    tagged = (
+        f'<{tag} class="{a}">{_inline(c)}</{tag}>'
+        for a, c in zip(align, cells, strict=True)
+    )
+    return "<tr>" + "".join(tagged) + "</tr>"
 
 
-def to_html(markdown: str) -> str:
-    """The Markdown as one HTML file with its figures and styles embedded; the
-    page title is the first level-1 heading."""
-    tokens = _MD.parse(markdown)
-    title = next(
-        (
-            _MD.renderer.renderInlineAsText(
-                tokens[index + 1].children or [], _MD.options, {}
+def _block(block: Block, anchor: str) -> str:
+    match block:
+        case Heading(text, level):
+            out = f'<h{level} id="{anchor}">{_inline(text)}</h{level}>'
+        case Paragraph(text):
+            out = f"<p>{_inline(text)}</p>"
+        case BulletList(items):
+            out = (
+                "<ul>\n" + "".join(f"<li>{_inline(i)}</li>\n" for i in items) + "</ul>"
             )
-            for index, token in enumerate(tokens)
-            if token.type == "heading_open" and token.tag == "h1"
-        ),
-        "Report",
-    )
-    body = _MD.renderer.render(tokens, _MD.options, {})
+        case Note(text):
+            out = f"<blockquote><p><strong>Note:</strong> {_inline(text)}</p></blockquote>"
+        case Table(columns, rows):
+            body = "\n".join(_row(cells, "td", block.alignment) for cells in rows)
+            head = _row(columns, "th", block.alignment)
+            out = f"<table>\n<thead>{head}</thead>\n<tbody>\n{body}\n</tbody>\n</table>"
+        case Preformatted(text):
+            out = f"<pre><code>{html.escape(text)}</code></pre>"
+        case Image():
+            out = _figure(block)
+        case ImageRow(images):
+            out = '<div class="row">' + "".join(map(_figure, images)) + "</div>"
+        case _:
+            raise TypeError(f"not a block: {block!r}")
+    return out
+
+
+def to_html(document: Document) -> str:
+    """The document as one HTML file with its figures and styles embedded; the
+    contents (every level-2 heading) go before the first level-2 heading."""
+    seen: Counter[str] = Counter()
+    parts, contents, first = [f"<h1>{_inline(document.title)}</h1>"], [], None
+    for block in document.blocks:
+        anchor = ""
+        if isinstance(block, Heading):
+            # lower case, words joined by dashes; -1, -2... on repeats
+            words = re.sub(r"[^a-z0-9]+", "-", block.text.lower()).strip("-")
+            anchor = words or "section"
+            seen[anchor] += 1
+            anchor += f"-{seen[anchor] - 1}" if seen[anchor] > 1 else ""
+            if block.level == 2:
+                first = len(parts) if first is None else first
+                contents.append(
+                    f'<li><a href="#{anchor}">{_inline(block.text)}</a></li>'
+                )
+        parts.append(_block(block, anchor))
+    if contents:
+        parts.insert(
+            first, '<nav class="toc"><ul>\n' + "\n".join(contents) + "\n</ul></nav>"
+        )
+    body = "\n".join(parts)
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{html.escape(title)}</title>\n<style>{_STYLE}</style>\n</head>\n"
-        f"<body>\n<main>\n{body}</main>\n</body>\n</html>\n"
+        f"<title>{html.escape(document.title)}</title>\n<style>{_STYLE}</style>\n"
+        f"</head>\n<body>\n<main>\n{body}\n</main>\n</body>\n</html>\n"
     )

@@ -1,9 +1,6 @@
 """What every problem's report section is made of: number formats, the
-statistics behind each claim, and the blocks shared by all problems (a
-variant's listing and curves, its parameter table, figures).
-
-A claim is made only when the numbers carry it: an accuracy difference counts
-when it exceeds two standard errors of the difference on the evaluation set.
+statistics behind each claim, and the blocks shared by all problems. A claim is
+made only when an accuracy difference exceeds two standard errors.
 """
 
 from __future__ import annotations
@@ -27,7 +24,7 @@ from pytorch_intro.reporting.results import (
     VariantResults,
 )
 
-# --- formatting --------------------------------------------------------------------
+PARAMETER_COLUMNS = ("layer", "kind", "formula", "weights", "biases", "parameters")
 
 
 def pct(value: float, digits: int = 2) -> str:
@@ -40,18 +37,13 @@ def count(value: int) -> str:
     return f"{int(value):,}"
 
 
-def capitalized(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
 def listing(items: Sequence[str]) -> str:
     """``a``, ``a and b``, ``a, b and c``."""
     return " and ".join(filter(None, [", ".join(items[:-1]), *items[-1:]]))
 
 
 def provenance(run: RunIdentity, current: RunIdentity) -> str:
-    """Where results come from, seen from the ``current`` run: ``this run`` or
-    ``an earlier run (date, MLflow run `id`)``."""
+    """``this run`` or ``an earlier run (date, MLflow run `id`)``."""
     if run.token == current.token:
         return "this run"
     tracked = f", MLflow run `{run.mlflow_run_id}`" if run.mlflow_run_id else ""
@@ -65,17 +57,13 @@ def figure(
     width: int | None = None,
 ) -> Image | None:
     """The results' figure ``name`` as an image block, if it has one."""
-    png = results.figures.get(name)
-    return Image(png, caption, width) if png else None
+    path = results.figures.get(name)
+    return Image(path, caption, width) if path else None
 
 
 def epoch_listing(history: Sequence[HistoryRow]) -> str:
-    """The assignment's ``[Epoch 01] Loss / Acc.`` listing, one line per epoch.
-
-    ``Loss`` is the mean training loss of the epoch, ``Acc.`` the validation
-    accuracy after it, as in the assignment; the validation loss and the
-    epoch's training time follow.
-    """
+    """The assignment's ``[Epoch 01] Loss / Acc.`` listing (mean training loss,
+    validation accuracy), then the validation loss and the epoch's time."""
     return "\n".join(
         f"[Epoch {row.epoch:02d}]  Loss: {row.train_loss:.4f}  "
         f"Acc.: {100 * row.val_accuracy:8.4f}%  "
@@ -90,12 +78,9 @@ def seed_spread(variant: VariantResults) -> str:
     if last.val_accuracy_mean is None or last.val_accuracy_std is None:
         return ""
     return (
-        f" ({variant.summary.seeds} seeds: {pct(last.val_accuracy_mean)} ± "
+        f" ({variant.training.seeds} seeds: {pct(last.val_accuracy_mean)} ± "
         f"{pct(last.val_accuracy_std)})"
     )
-
-
-# --- statistics ----------------------------------------------------------------------
 
 
 def differs(p1: float, n1: int, p2: float, n2: int) -> bool:
@@ -111,96 +96,66 @@ def better(a: VariantResults, b: VariantResults) -> bool:
     )
 
 
-def still_improving(variant: VariantResults, window: int = 3) -> float | None:
-    """Accuracy points gained over the last ``window`` epochs, if significant."""
-    accuracy = [row.val_accuracy for row in variant.history]
-    if len(accuracy) <= window:
-        return None
-    start, end, n = accuracy[-1 - window], accuracy[-1], variant.n_eval
-    return 100 * (end - start) if end > start and differs(end, n, start, n) else None
-
-
 def still_improving_claims(
     variants: Iterable[VariantResults], advice: str = "", window: int = 3
 ) -> list[str]:
-    """A sentence for each variant still improving at its last epoch, then ``advice``."""
-    return [
-        f"{variant.title} was still improving at the last epoch "
-        f"(+{gain:.1f} points over the last {window}){advice}."
-        for variant in variants
-        if (gain := still_improving(variant, window)) is not None
-    ]
-
-
-# --- blocks --------------------------------------------------------------------------
+    """A sentence for each variant whose accuracy rose significantly over its
+    last ``window`` epochs, then ``advice``."""
+    lines = []
+    for variant in variants:
+        accuracy, n = [row.val_accuracy for row in variant.history], variant.n_eval
+        if len(accuracy) <= window:
+            continue
+        start, end = accuracy[-1 - window], accuracy[-1]
+        if end > start and differs(end, n, start, n):
+            lines.append(
+                f"{variant.title} was still improving at the last epoch "
+                f"(+{100 * (end - start):.1f} points over the last {window}){advice}."
+            )
+    return lines
 
 
 def variant_section(
     document: Document, variant: VariantResults, level: int = 3
 ) -> None:
-    """A variant's heading, settings and accuracy, the run it comes from (in
-    the report of a run), epoch listing and curves."""
-    summary = variant.summary
+    """A variant's heading, settings and accuracy, the run it comes from (and its
+    data, if an earlier run's) in a run's report, epoch listing and curves."""
+    training, run, current = variant.training, variant.run, document.run
+    origin = ""
+    if current is not None and run is not None:
+        earlier = run.token != current.token
+        data = f", on {variant.data}" if variant.data and earlier else ""
+        origin = f" Results from {provenance(run, current)}{data}."
     document.add(
-        Heading(summary.title, level),
+        Heading(variant.title, level),
         Paragraph(
-            f"{count(summary.n_params)} parameters; {summary.epochs} epochs of "
-            f"Adam (lr {summary.lr}, batch {summary.batch_size}) on "
-            f"{count(summary.n_train)} samples; final validation accuracy "
+            f"{count(variant.n_params)} parameters; {training.epochs} epochs of "
+            f"Adam (lr {training.lr}, batch {training.batch_size}) on "
+            f"{count(variant.n_train)} samples; final validation accuracy "
             f"**{pct(variant.accuracy)}** on {count(variant.n_eval)} samples"
-            f"{seed_spread(variant)}.{_origin(variant, document.run)}"
+            f"{seed_spread(variant)}.{origin}"
         ),
         Preformatted(epoch_listing(variant.history)),
+        figure(variant, "learning_curves", f"{variant.title}: learning curves.", 820),
     )
-    curves = figure(
-        variant, "learning_curves", f"{summary.title}: learning curves.", 820
-    )
-    if curves:
-        document.add(curves)
-
-
-def _origin(variant: VariantResults, current: RunIdentity | None) -> str:
-    """The sentence naming the run the variant comes from, and its data if earlier."""
-    if current is None or variant.run is None:
-        return ""
-    earlier = variant.run.token != current.token
-    data = f", on {variant.data}" if variant.data and earlier else ""
-    return f" Results from {provenance(variant.run, current)}{data}."
 
 
 def parameter_table(variant: VariantResults) -> list[Block]:
     """Each layer's parameters by formula, checked against PyTorch's own count."""
     rows = [
-        [
-            row.layer,
-            row.kind,
-            row.formula,
-            count(row.weights),
-            count(row.biases),
-            count(row.params),
-        ]
-        for row in variant.parameter_counts
-        if row.params
+        [r.layer, r.kind, r.formula, *map(count, (r.weights, r.biases, r.params))]
+        for r in variant.parameter_counts
+        if r.params
     ]
-    total = sum(row.params for row in variant.parameter_counts)
+    total = variant.n_params
     rows.append(["**total**", "", "", "", "", f"**{count(total)}**"])
     own = variant.n_params_model
     check = "the same" if own == total else f"DIFFERENT from the formulas' {total}"
     return [
-        Table(
-            ["layer", "kind", "formula", "weights", "biases", "parameters"],
-            rows,
-            "lllrrr",
-        ),
+        Table(PARAMETER_COLUMNS, rows, "lllrrr"),
         Paragraph(
             f"PyTorch's own count, `sum(p.numel() for p in model.parameters())`: "
             f"{count(own)}, {check}. Layers without parameters (ReLU, pooling, "
             "flatten) are left out of the table."
         ),
     ]
-
-
-def training_seeds(results: ProblemResults) -> str:
-    """The training seeds of the results' variants, e.g. ``0`` or ``0, 1``."""
-    seeds = sorted({str(v.summary.seed) for v in results.variants.values()})
-    return ", ".join(seeds) or "n/a"

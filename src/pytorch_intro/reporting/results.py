@@ -1,30 +1,19 @@
-"""Typed results: what each pipeline hands to the report (pydantic models).
+"""Typed results: one record per model variant, and each problem's results.
 
-A problem's results (:class:`ProblemResults`) hold the run identity, the
-problem's own data description (a model each report section defines) and one
-:class:`VariantResults` per model variant. They validate when built and when
-loaded: a file written by another version of the project fails with the field
-that does not fit. Figures are PNG bytes in Python and base64 text in JSON, so
-``Model.model_validate_json(results.model_dump_json()) == results``.
-
-Each variant records the run it was trained in: running one variant keeps the
-others' latest results (:func:`combine_runs`), so one problem's results can
-come from several runs.
-
-Two kinds of model: the containers defined here reject unknown keys (such a key
-means another format); the records other nodes make (run identity, summary,
-metrics, per-epoch rows, ...) are typed where the report reads them and keep
-their other keys, which must be JSON scalars.
+A :class:`VariantResults` holds a variant's settings, numbers and figures (PNG
+files saved once by the catalog); MLflow's params, the report and the problem's
+:class:`ProblemResults` read it. Both validate when built and when loaded: a file
+written by another version fails with the field that does not fit. A variant
+records the run it was trained in (one variant run alone keeps the others'
+latest results: :func:`combine_runs`).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from collections.abc import Collection, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Annotated, ClassVar, Generic, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -32,42 +21,21 @@ from pydantic import (
     Field,
     NonNegativeFloat,
     NonNegativeInt,
-    PlainSerializer,
-    PlainValidator,
-    PositiveFloat,
     PositiveInt,
     field_validator,
     model_validator,
 )
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+from pytorch_intro.models import ModelConfig
+from pytorch_intro.training import TrainingConfig
+
+if TYPE_CHECKING:
+    from pytorch_intro.reporting.document import Document
+
 Scalar = str | int | float | bool | None
 Fraction = Annotated[float, Field(ge=0, le=1)]
-
-
-def _png(value: Any) -> bytes:
-    if isinstance(value, str):  # as stored in the JSON file
-        try:
-            value = base64.b64decode(value, validate=True)
-        except binascii.Error as error:
-            raise ValueError(f"not base64 text ({error})") from None
-    if not isinstance(value, bytes):
-        raise ValueError(f"expected PNG bytes, got {type(value).__name__}")
-    if not value.startswith(PNG_SIGNATURE):
-        raise ValueError("not a PNG image")
-    return value
-
-
-def _base64(png: bytes) -> str:
-    return base64.b64encode(png).decode("ascii")
-
-
-#: A figure: PNG bytes, base64 text in JSON.
-Png = Annotated[
-    bytes,
-    PlainValidator(_png, json_schema_input_type=str),
-    PlainSerializer(_base64, return_type=str, when_used="json"),
-]
+#: A figure: its PNG file, relative to the project (where ``kedro run`` works).
+FigureFile = Annotated[str, Field(pattern=r"\.png$")]
 
 
 class Container(BaseModel):
@@ -76,15 +44,7 @@ class Container(BaseModel):
     model_config = ConfigDict(extra="forbid", ser_json_inf_nan="constants")
 
 
-class Record(BaseModel):
-    """A record made by another node: typed where the report reads it; its
-    other keys are kept as they are (JSON scalars)."""
-
-    model_config = ConfigDict(extra="allow", ser_json_inf_nan="constants")
-    __pydantic_extra__: dict[str, Scalar] = Field(init=False)
-
-
-class RunIdentity(Record):
+class RunIdentity(Container):
     """What identifies a run (``RunIdentityDataset``)."""
 
     token: str
@@ -95,36 +55,7 @@ class RunIdentity(Record):
     mlflow_variants_url: str | None = None  # the MLflow UI page of its variants
 
 
-class Summary(Record):
-    """The variant's run parameters: a flat dict, also logged as MLflow params."""
-
-    title: str
-    architecture: str  # the model config as a JSON object, for MLflow
-    n_params: NonNegativeInt
-    epochs: PositiveInt
-    batch_size: PositiveInt
-    lr: PositiveFloat
-    seed: int
-    seeds: PositiveInt = 1
-    n_train: PositiveInt
-
-    @field_validator("architecture")
-    @classmethod
-    def _json_object(cls, text: str) -> str:
-        try:
-            parsed = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise ValueError(f"not JSON ({error})") from None
-        if not isinstance(parsed, dict):
-            raise ValueError("not a JSON object")
-        return text
-
-    def architecture_config(self) -> dict[str, Any]:
-        """The model config the architecture string holds."""
-        return json.loads(self.architecture)
-
-
-class Metrics(Record):
+class Metrics(Container):
     """Final validation metrics."""
 
     val_loss: float
@@ -132,9 +63,8 @@ class Metrics(Record):
     n_samples: PositiveInt
 
 
-class HistoryRow(Record):
-    """One epoch: mean training loss, validation loss and accuracy, time; the
-    mean and spread of the accuracy when several seeds trained."""
+class HistoryRow(Container):
+    """One epoch; the accuracy's mean and spread when several seeds trained."""
 
     epoch: PositiveInt
     train_loss: float
@@ -145,7 +75,7 @@ class HistoryRow(Record):
     val_accuracy_std: NonNegativeFloat | None = None
 
 
-class ParameterCount(Record):
+class ParameterCount(Container):
     """One layer's parameters, by formula."""
 
     layer: str
@@ -153,19 +83,10 @@ class ParameterCount(Record):
     formula: str
     weights: NonNegativeInt
     biases: NonNegativeInt
-    params: NonNegativeInt
-
-    @model_validator(mode="after")
-    def _adds_up(self) -> ParameterCount:
-        if self.params != self.weights + self.biases:
-            raise ValueError(
-                f"{self.layer}: params {self.params} != weights {self.weights} "
-                f"+ biases {self.biases}"
-            )
-        return self
+    params: NonNegativeInt  # weights + biases
 
 
-class Confusion(Record):
+class Confusion(Container):
     """An off-diagonal cell of the confusion matrix."""
 
     true: NonNegativeInt
@@ -175,22 +96,26 @@ class Confusion(Record):
 
 
 class VariantResults(Container):
-    """One model variant's numbers and figures."""
+    """One model variant's record: settings, numbers and figures."""
 
-    summary: Summary
+    title: str
+    features: str | None = None  # what the model sees: "xy", "polar", "pixels"
+    model: ModelConfig
+    training: TrainingConfig  # the problem's settings with the variant's overrides
+    n_train: PositiveInt
+    data_source: str
+    step: str = "eager"  # how the training step ran: compiled, eager (and why)
+    compile_seconds: NonNegativeFloat = 0.0
     metrics: Metrics
     history: list[HistoryRow] = Field(min_length=1)
     parameter_counts: list[ParameterCount]
     n_params_model: NonNegativeInt  # PyTorch's own count
     confusion_matrix: list[list[NonNegativeInt]]  # rows true, columns predicted
     top_confusions: list[Confusion]
-    figures: dict[str, Png] = Field(default_factory=dict)
-    # The run the variant was trained in, and its data in a few words (the
-    # section's data line), set when the problem's results are collected; a
-    # variant kept from an earlier run keeps both. Unset in older files: the
-    # problem's own run (see ProblemResults).
-    run: RunIdentity | None = None
-    data: str | None = None
+    figures: dict[str, FigureFile] = Field(default_factory=dict)
+    # set when collected (a variant kept from an earlier run keeps both)
+    run: RunIdentity | None = None  # the run it was trained in
+    data: str | None = None  # its data in a few words: the section's data line
 
     @field_validator("confusion_matrix")
     @classmethod
@@ -200,80 +125,92 @@ class VariantResults(Container):
         return matrix
 
     @property
-    def title(self) -> str:
-        return self.summary.title
+    def n_params(self) -> int:
+        """The parameters by formula (PyTorch's count is ``n_params_model``)."""
+        return sum(row.params for row in self.parameter_counts)
 
     @property
     def accuracy(self) -> float:
-        """The final validation accuracy."""
         return self.metrics.val_accuracy
 
     @property
     def n_eval(self) -> int:
-        """How many samples the accuracy was measured on."""
         return self.metrics.n_samples
 
     @property
     def seconds_per_epoch(self) -> float:
         return sum(row.train_seconds for row in self.history) / len(self.history)
 
+    def params(self) -> dict[str, Scalar]:
+        """The settings as flat MLflow params (read by the tracking hook)."""
+        architecture = json.dumps(self.model.to_dict(), separators=(",", ":"))
+        confusions = "; ".join(c.text for c in self.top_confusions) or "none"
+        return self.training.model_dump() | {
+            "title": self.title,
+            "architecture": architecture,
+            "n_params": self.n_params,
+            "n_train": self.n_train,
+            "data_source": self.data_source,
+            "step": self.step,
+            "compile_seconds": self.compile_seconds,
+            "top_confusions": confusions,
+        }
+
 
 DataT = TypeVar("DataT", bound=BaseModel)
 
 
 class ProblemResults(Container, Generic[DataT]):
-    """A pipeline's results. Each report section subclasses it with its own
-    data model and a ``problem`` literal (its pipeline's name)."""
+    """A pipeline's results, subclassed by each report section (:mod:`.sections`)."""
+
+    title: ClassVar[str]
+    order: ClassVar[int]
 
     problem: str
     identity: RunIdentity
     data: DataT
     variants: dict[str, VariantResults]
-    figures: dict[str, Png] = Field(default_factory=dict)
+    figures: dict[str, FigureFile] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _variants_know_their_run(self) -> ProblemResults:
-        # a variant without a run (built by this run's nodes, or an older file)
-        # comes from the problem's own run
-        self.variants = {
-            name: variant
-            if variant.run is not None
-            else variant.model_copy(update={"run": self.identity})
-            for name, variant in self.variants.items()
-        }
+        # a variant without a run was built by this run's nodes
+        for variant in self.variants.values():
+            variant.run = variant.run or self.identity
         return self
+
+    @classmethod
+    def run_command(cls) -> str:
+        """How to produce these results."""
+        return f"kedro run --pipelines={cls.model_fields['problem'].default}"
+
+    def data_line(self) -> str:
+        """The data in a few words, for the report's header."""
+        raise NotImplementedError
+
+    def write(self, document: Document) -> None:
+        """The problem's section of the report (level-2 heading first)."""
+        raise NotImplementedError
 
 
 ResultsT = TypeVar("ResultsT", bound=ProblemResults)
 
 
 def combine_runs(
-    results: ResultsT,
-    earlier: ProblemResults | None,
-    data: str,
-    known: Collection[str],
+    results: ResultsT, earlier: ProblemResults | None, known: Collection[str]
 ) -> ResultsT:
-    """This run's ``results`` with the variants it did not train kept from ``earlier``.
-
-    This run's variants replace their earlier results and record ``data`` (this
-    run's data in a few words); every other variant of ``earlier`` that is still
-    one of the problem's ``known`` variants is kept as it was, with the run and
-    data it came from. The variants stay in their earlier order, new ones last.
-    """
+    """This run's ``results`` plus the variants of ``earlier`` still ``known`` that
+    it did not train, as they were (run and data); earlier order, new ones last."""
     if earlier is not None and earlier.problem != results.problem:
         raise ValueError(
             f"earlier results of {earlier.problem!r}, not {results.problem!r}"
         )
-    now = {
-        name: variant.model_copy(update={"data": data})
-        for name, variant in results.variants.items()
-    }
+    for variant in results.variants.values():
+        variant.data = results.data_line()
     before = earlier.variants if earlier is not None else {}
-    order = [name for name in before if name in now or name in known] + [
-        name for name in now if name not in before
-    ]
-    variants = {name: now[name] if name in now else before[name] for name in order}
-    return results.model_copy(update={"variants": variants})
+    kept = {n: v for n, v in before.items() if n in results.variants or n in known}
+    # replaced where they were, new ones last
+    return results.model_copy(update={"variants": kept | results.variants})
 
 
 def check_class_counts(counts: Sequence[int], total: int, names: str) -> None:
@@ -285,12 +222,6 @@ def check_class_counts(counts: Sequence[int], total: int, names: str) -> None:
 
 
 def project_relative(path: str, root: Path) -> str:
-    """``path`` relative to ``root`` (POSIX separators) when it lies inside it;
-    otherwise (outside, already relative, not a path) as it is."""
-    candidate = Path(path)
-    if not candidate.is_absolute():
-        return path
-    try:
-        return candidate.relative_to(root).as_posix()
-    except ValueError:
-        return path
+    """``path`` relative to ``root`` when it lies inside it, else as it is."""
+    inside = Path(path).is_absolute() and Path(path).is_relative_to(root)
+    return Path(path).relative_to(root).as_posix() if inside else path

@@ -3,81 +3,48 @@
     python -m pytorch_intro.reporting.screenshot [report.html] [out.png]
 
 Without arguments: the latest ``data/08_reporting/report.html`` version, to
-``build/report.png``. Needs Chromium (Debian: ``apt-get install chromium``).
+``build/report.png``. Needs Chromium (Debian: ``apt-get install chromium``),
+driven by Playwright (the dev extra).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
-# No first-run work and no background connections (the page is a local file).
-FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--hide-scrollbars",
-)
+# What Playwright does not pass itself (it already turns off first-run work,
+# background networking, updates and sync): the page is a local file.
+FLAGS = ("--disable-gpu", "--disable-quic")
 
 
 def find_chromium() -> str | None:
     """The Chromium executable: ``$CHROMIUM`` or the first browser on PATH."""
-    override = os.environ.get("CHROMIUM")
-    if override:
+    if override := os.environ.get("CHROMIUM"):
         return override if os.access(override, os.X_OK) else None
     return next((path for name in BROWSERS if (path := shutil.which(name))), None)
 
 
 def screenshot(page: Path, output: Path, width: int = 1280, height: int = 4000) -> Path:
-    """Render the local HTML file ``page`` into ``output`` (PNG, width x height).
+    """Render the local HTML file ``page`` into ``output`` (PNG, width x height)."""
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415 - dev extra
 
-    Raises:
-        FileNotFoundError: no Chromium, or no such page.
-        RuntimeError: Chromium failed or wrote no image.
-    """
-    browser = find_chromium()
-    if browser is None:
+    if (browser := find_chromium()) is None:
         raise FileNotFoundError(
             "Chromium not found: install it (Debian: apt-get install chromium) "
             "or set CHROMIUM to its executable"
         )
-    page = Path(page).resolve()
-    if not page.is_file():
-        raise FileNotFoundError(f"{page}: no such report page")
-    output = Path(output).resolve()
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.unlink(missing_ok=True)
-    with tempfile.TemporaryDirectory() as profile:
-        done = subprocess.run(
-            [
-                browser,
-                *FLAGS,
-                f"--user-data-dir={profile}",
-                f"--window-size={width},{height}",
-                f"--screenshot={output}",
-                page.as_uri(),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-    if done.returncode != 0 or not output.is_file():
-        raise RuntimeError(
-            f"Chromium could not render {page} (exit {done.returncode}): "
-            f"{done.stderr.strip()[-500:]}"
-        )
-    return output
+    if not Path(page).is_file():
+        raise FileNotFoundError(f"{page}: no report page")
+    with sync_playwright() as driver:
+        chromium = driver.chromium.launch(executable_path=browser, args=FLAGS)
+        tab = chromium.new_page(viewport={"width": width, "height": height})
+        tab.goto(Path(page).resolve().as_uri())
+        tab.screenshot(path=output)  # makes the output's folder
+        chromium.close()
+    return Path(output)
 
 
 def latest_report(folder: Path = Path("data/08_reporting/report.html")) -> Path:
@@ -88,17 +55,11 @@ def latest_report(folder: Path = Path("data/08_reporting/report.html")) -> Path:
     return versions[-1] / "report.html"
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
+if __name__ == "__main__":
+    args = sys.argv[1:]
     try:
         page = Path(args[0]) if args else latest_report()
         output = Path(args[1]) if len(args) > 1 else Path("build/report.png")
         sys.stdout.write(f"{screenshot(page, output)}\n")
-    except (FileNotFoundError, RuntimeError) as error:
-        sys.stderr.write(f"error: {error}\n")
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    except Exception as error:  # no browser, no page, or Playwright's error
+        sys.exit(f"error: {error}")

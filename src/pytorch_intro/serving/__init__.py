@@ -1,8 +1,8 @@
 """Trained models as users call them: raw inputs in, class probabilities out."""
 
 from pytorch_intro.serving.servable import (
-    DigitsClassifier,
-    PointsClassifier,
+    MODEL_CODE,
+    Classifier,
     Servable,
     export_servable,
     fingerprint,
@@ -11,8 +11,8 @@ from pytorch_intro.serving.servable import (
 )
 
 __all__ = [
-    "DigitsClassifier",
-    "PointsClassifier",
+    "MODEL_CODE",
+    "Classifier",
     "Servable",
     "export_servable",
     "fingerprint",

@@ -2,11 +2,11 @@
 
 Users (the predict pipeline, an MLflow model, a REST endpoint) hand the model
 what they have: 28x28 grey values 0..255 for the digits, (x, y) points for the
-2D classifier. The wrapper does what the pipelines did before training
-(normalising to [-1, 1]; the polar transform) and turns logits into class
-probabilities. ``torch.export`` turns it into an ``ExportedProgram``: a graph
-of operators and the weights, saved as a ``.pt2`` archive that loads without
-unpickling anything and without this package.
+2D classifier. The wrapper applies the variant's preprocessing (the very module
+the training data went through) and turns logits into class probabilities.
+``torch.export`` turns it into an ``ExportedProgram``: a graph of operators and
+the weights, saved as a ``.pt2`` archive that loads without unpickling anything
+and without this package.
 """
 
 from __future__ import annotations
@@ -20,43 +20,29 @@ import torch
 from torch import Tensor, nn
 from torch.export import Dim, ExportedProgram
 
+from pytorch_intro.models.preprocessing import FEATURES
+from pytorch_intro.training.objectives import class_probabilities
 
-class DigitsClassifier(nn.Module):
-    """(N, 28, 28) grey values 0..255 -> (N, 10) class probabilities."""
-
-    def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, images: Tensor) -> Tensor:
-        # x / 127.5 - 1 in float32, as the pipeline normalised the training digits
-        x = images.to(torch.float32).unsqueeze(1) / 127.5 - 1.0
-        return torch.softmax(self.model(x), dim=-1)
+#: The model code of the logged MLflow models (stored in them as text).
+MODEL_CODE = Path(__file__).with_name("mlflow_model.py")
 
 
-class PointsClassifier(nn.Module):
-    """(N, 2) points (x, y) -> (N, 2) probabilities of class 0 and class 1.
-
-    With ``features="polar"`` the points become (r, phi) first, computed in
-    float64 like the pipeline's polar transform.
-    """
+class Classifier(nn.Module):
+    """Raw inputs -> (N, K) class probabilities: preprocessing, network, probabilities."""
 
     def __init__(self, model: nn.Module, features: str) -> None:
         super().__init__()
-        if features not in ("xy", "polar"):
-            raise ValueError(f"features={features!r}; choose one of: polar, xy")
-        self.model = model
-        self.polar = features == "polar"
-
-    def forward(self, points: Tensor) -> Tensor:
-        if self.polar:
-            xy = points.to(torch.float64)
-            points = torch.stack(
-                [torch.hypot(xy[:, 0], xy[:, 1]), torch.atan2(xy[:, 1], xy[:, 0])],
-                dim=1,
+        if features not in FEATURES:
+            raise ValueError(
+                f"features={features!r}; choose one of: {', '.join(FEATURES)}"
             )
-        p1 = torch.sigmoid(self.model(points.to(torch.float32)).squeeze(-1))
-        return torch.stack([1.0 - p1, p1], dim=1)
+        self.preprocess = FEATURES[features]()
+        self.model = model
+
+    def forward(self, inputs: Tensor) -> Tensor:
+        return class_probabilities(
+            self.model(self.preprocess(inputs).to(torch.float32))
+        )
 
 
 @dataclass
@@ -66,7 +52,8 @@ class Servable:
     Attributes:
         program: the ``torch.export`` program: raw inputs -> probabilities.
         input_example: a few real inputs (for the MLflow signature and docs).
-        kind: ``digits`` or ``points``.
+        kind: what the inputs are (``digits``, ``points``): a model is refused
+            for inputs of another kind.
         classes: the class labels, in the order of the probabilities.
         eval_data: what the model was evaluated on (:func:`fingerprint`):
             models are compared only when this is the same.
@@ -96,26 +83,22 @@ def fingerprint(inputs: np.ndarray, labels: np.ndarray) -> str:
 
 def export_servable(
     model: nn.Module,
-    example: np.ndarray,
+    features: str,
+    inputs: np.ndarray,
+    labels: np.ndarray,
     kind: str,
-    features: str = "xy",
-    eval_data: str = "",
 ) -> Servable:
-    """Wrap a trained model (``digits`` or ``points``) and export it, batch size free."""
-    wrapper = (
-        DigitsClassifier(model)
-        if kind == "digits"
-        else PointsClassifier(model, features)
-    ).eval()
-    example = np.ascontiguousarray(example, dtype=np.float32)
-    sample = torch.from_numpy(example)
+    """Wrap a trained model with its ``features`` preprocessing and export it
+    (batch size free); ``inputs`` and ``labels`` are the raw evaluation set."""
+    wrapper = Classifier(model, features).eval()
+    example = np.ascontiguousarray(inputs[:2], dtype=np.float32)
     program = torch.export.export(
-        wrapper,
-        (sample,),
-        dynamic_shapes={"images" if kind == "digits" else "points": {0: Dim("batch")}},
+        wrapper, (torch.from_numpy(example),), dynamic_shapes=({0: Dim("batch")},)
     )
-    classes = list(range(10 if kind == "digits" else 2))
-    return Servable(program, example, kind, classes, eval_data)
+    n_classes = len(program.module()(torch.from_numpy(example))[0])
+    return Servable(
+        program, example, kind, list(range(n_classes)), fingerprint(inputs, labels)
+    )
 
 
 def save_program(program: ExportedProgram, path: Path) -> None:

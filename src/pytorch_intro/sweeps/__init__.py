@@ -1,13 +1,19 @@
 """Sweeps: many ``kedro run`` points on a Dask cluster (``kedro sweep <name>``).
 
-Only ``kedro sweep`` imports Dask (:mod:`pytorch_intro.sweeps.command`); a plain
-``kedro run`` never does.
+Only :mod:`pytorch_intro.sweeps.command` imports Dask. The names below are what a
+sweep and the project's MLflow hooks (``pytorch_intro.hooks``) agree on.
 """
 
-from pytorch_intro.sweeps.spec import Point, SweepSpec, expand, parse_sweep
+import os
+import socket
 
-#: Set in a point's ``kedro run``: its MLflow run is the point's (see
-#: ``pytorch_intro.hooks.tracking``), named after the point.
+#: Set in a point's ``kedro run``: its MLflow run is the point's.
 POINT_ENV = "PYTORCH_INTRO_SWEEP_POINT"
+#: The host and process recording a run: how runs left RUNNING by a dead process
+#: are found (``pytorch_intro.hooks.orphans``).
+HOST_TAG, PID_TAG = "pytorch_intro.host", "pytorch_intro.pid"
 
-__all__ = ["POINT_ENV", "Point", "SweepSpec", "expand", "parse_sweep"]
+
+def process_tags() -> dict[str, str]:
+    """The tags naming this process (see ``HOST_TAG``, ``PID_TAG``)."""
+    return {HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid())}

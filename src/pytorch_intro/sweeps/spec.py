@@ -1,9 +1,6 @@
-"""A sweep: pipelines x a grid and/or random samples of parameters x seeds.
-
-Pure Python (no Kedro, MLflow or Dask): a validated spec from
-``conf/<env>/sweeps/*.yml`` and its expansion into points, each one
-``kedro run --pipelines=<pipeline> --params=<key>=<value>,...``.
-"""
+"""A sweep file (``conf/<env>/sweeps/*.yml``) and its points, each one
+``kedro run --pipelines=<pipeline> --params=<key>=<value>,...``; no Kedro,
+MLflow or Dask."""
 
 from __future__ import annotations
 
@@ -13,11 +10,11 @@ import json
 import math
 import random
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import Field, model_validator
 
-from pytorch_intro.validation import Config, ConfigError
+from pytorch_intro.validation import Config
 
 Scalar = int | float | str | bool
 # ``[low, high]`` as YAML writes it (a list: strict models take no list as a tuple).
@@ -25,10 +22,7 @@ _PAIR = Field(min_length=2, max_length=2)
 
 
 class Distribution(Config):
-    """How a random sample draws one parameter: one of ``choice``,
-    ``uniform: [low, high]``, ``log_uniform: [low, high]``, ``int_uniform``."""
-
-    section = "random parameter"
+    """How a random sample draws one parameter (exactly one of the fields)."""
 
     choice: Annotated[list[Scalar], Field(min_length=1)] | None = None
     uniform: Annotated[list[float], _PAIR] | None = None
@@ -39,28 +33,25 @@ class Distribution(Config):
     def _exactly_one(self) -> Distribution:
         given = [k for k in type(self).model_fields if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ConfigError(
+            raise ValueError(
                 "a random parameter needs exactly one of choice, uniform, "
                 f"log_uniform, int_uniform; got {', '.join(given) or 'none'}"
             )
         return self
 
     def draw(self, rng: random.Random) -> Scalar:
+        """One value."""
         if self.choice is not None:
             return rng.choice(self.choice)
         if self.uniform is not None:
             return rng.uniform(*self.uniform)
         if self.log_uniform is not None:
-            low, high = self.log_uniform
-            return math.exp(rng.uniform(math.log(low), math.log(high)))
-        low, high = self.int_uniform  # type: ignore[misc]
-        return rng.randint(low, high)
+            return math.exp(rng.uniform(*map(math.log, self.log_uniform)))
+        return rng.randint(*self.int_uniform)  # type: ignore[misc]
 
 
 class RandomSamples(Config):
     """``samples`` random draws of ``parameters`` (seeded by ``seed``)."""
-
-    section = "random"
 
     samples: Annotated[int, Field(ge=1)]
     seed: int = 0
@@ -70,28 +61,13 @@ class RandomSamples(Config):
 class ExtraPoint(Config):
     """One point given as it is: a pipeline and its overrides."""
 
-    section = "include"
-
     pipeline: str
     params: dict[str, Scalar] = {}
 
 
 class SweepSpec(Config):
-    """A sweep file's content.
-
-    Attributes:
-        pipelines: the variants to run, e.g. ``simple2d.mlp`` (``kedro registry list``).
-        grid: parameter key -> the values to try; every combination is a point.
-        random: random samples of other keys (each combined with every grid point).
-        seeds: training seeds: each point runs once per seed
-            (``<problem>.training.seed``); empty: the configured seed.
-        params: fixed overrides for every point, e.g. fewer epochs.
-        include: extra points, each a pipeline and its own overrides (on top
-            of ``params``), e.g. one promising setting to try again.
-        env: the Kedro environment of every point (``--env``).
-    """
-
-    section = "sweep"
+    """A sweep: ``pipelines`` x ``grid`` x ``random`` samples x ``seeds``, each with
+    the fixed ``params``, then the ``include`` points; every point in ``env``."""
 
     pipelines: Annotated[list[str], Field(min_length=1)]
     grid: dict[str, Annotated[list[Scalar], Field(min_length=1)]] = {}
@@ -103,13 +79,11 @@ class SweepSpec(Config):
 
     @model_validator(mode="after")
     def _keys_do_not_clash(self) -> SweepSpec:
-        swept = set(self.grid) | set(self.random.parameters if self.random else ())
-        if clash := sorted(swept & set(self.params)):
-            raise ConfigError(f"{', '.join(clash)}: both swept and fixed in params")
-        if overlap := sorted(
-            set(self.grid) & set(self.random.parameters if self.random else ())
-        ):
-            raise ConfigError(f"{', '.join(overlap)}: both in grid and in random")
+        drawn = set(self.random.parameters if self.random else ())
+        if clash := sorted((set(self.grid) | drawn) & set(self.params)):
+            raise ValueError(f"{', '.join(clash)}: both swept and fixed in params")
+        if overlap := sorted(set(self.grid) & drawn):
+            raise ValueError(f"{', '.join(overlap)}: both in grid and in random")
         return self
 
 
@@ -136,22 +110,19 @@ class Point:
 
     def params_option(self) -> str:
         """The ``--params`` value: ``key=value,...`` (values as YAML reads them)."""
+        # JSON writes booleans and floats (0.001, 1e-05) as YAML reads them
         return ",".join(
-            f"{key}={_yaml(value)}" for key, value in sorted(self.params.items())
+            f"{k}={v if isinstance(v, str) else json.dumps(v)}"
+            for k, v in sorted(self.params.items())
         )
 
-
-def _yaml(value: Scalar) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(value)  # 0.001, 1e-05: YAML reads both as floats
-    return str(value)
+    def row(self, result: dict[str, Any]) -> dict[str, Any]:
+        """The point's row of the sweep's summary, with its run's ``result``."""
+        return {"point": self.id, "pipeline": self.pipeline} | self.swept | result
 
 
 def expand(spec: SweepSpec) -> list[Point]:
-    """Every point of the sweep: pipelines x grid x random samples x seeds, then
-    the ``include`` points."""
+    """Every point of the sweep, numbered from 1."""
     keys = sorted(spec.grid)
     grid = [
         dict(zip(keys, values, strict=True))
@@ -159,55 +130,32 @@ def expand(spec: SweepSpec) -> list[Point]:
     ]
     samples: list[dict[str, Scalar]] = [{}]
     if spec.random is not None:
-        rng = random.Random(spec.random.seed)
-        names = sorted(spec.random.parameters)
+        rng, drawn = random.Random(spec.random.seed), spec.random.parameters
         samples = [
-            {name: spec.random.parameters[name].draw(rng) for name in names}
+            {name: drawn[name].draw(rng) for name in sorted(drawn)}
             for _ in range(spec.random.samples)
         ]
-    points = []
+    runs = []
     for pipeline in spec.pipelines:
-        problem = pipeline.partition(".")[0]
-        seed_key = f"{problem}.training.seed"
-        for values, sample in itertools.product(grid, samples):
-            for seed in spec.seeds or [None]:
-                swept = values | sample | ({seed_key: seed} if seed is not None else {})
-                points.append(
-                    Point(
-                        number=len(points) + 1,
-                        pipeline=pipeline,
-                        swept=swept,
-                        params=dict(spec.params) | swept,
-                        env=spec.env,
-                    )
-                )
-    for extra in spec.include:
-        points.append(
-            Point(
-                number=len(points) + 1,
-                pipeline=extra.pipeline,
-                swept=dict(extra.params),
-                params=dict(spec.params) | dict(extra.params),
-                env=spec.env,
-            )
-        )
-    return points
+        seed_key = f"{pipeline.partition('.')[0]}.training.seed"
+        seeds = [{seed_key: seed} for seed in spec.seeds] or [{}]
+        runs += [
+            (pipeline, values | sample | seed)
+            for values, sample, seed in itertools.product(grid, samples, seeds)
+        ]
+    runs += [(extra.pipeline, dict(extra.params)) for extra in spec.include]
+    return [
+        Point(number, pipeline, swept, dict(spec.params) | swept, spec.env)
+        for number, (pipeline, swept) in enumerate(runs, start=1)
+    ]
 
 
 def parse_sweep(raw: dict[str, Any], name: str) -> SweepSpec:
-    """The sweep ``name`` of the config loader's ``sweeps`` files.
+    """The sweep ``name`` of the ``sweeps`` config.
 
     Raises:
         KeyError: no such sweep (the message lists the known ones).
-        ConfigError: the sweep's file is not a valid sweep (naming the key).
     """
     if name not in raw:
-        known = ", ".join(sorted(raw)) or "none"
-        raise KeyError(f"no sweep {name!r} (known: {known})")
-    try:
-        return SweepSpec.model_validate(raw[name])
-    except ConfigError as error:
-        raise ConfigError(f"sweep {name!r}: {error}") from None
-
-
-Status = Literal["FINISHED", "FAILED", "KILLED", "SKIPPED"]
+        raise KeyError(f"no sweep {name!r} (known: {', '.join(sorted(raw)) or 'none'})")
+    return SweepSpec.model_validate(raw[name])

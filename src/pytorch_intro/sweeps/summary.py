@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -11,31 +10,24 @@ from matplotlib.figure import Figure
 
 
 def plot_sweep(table: pd.DataFrame, swept: Sequence[str]) -> Figure:
-    """Final validation accuracy against each swept value (a panel each), one line
-    per pipeline: the mean over seeds, with their standard deviation as error bars.
-
-    Args:
-        table: the summary (columns ``pipeline``, ``status``, ``val_accuracy``,
-            and one per swept key).
-        swept: the swept keys, except the seed.
-    """
+    """Final validation accuracy against each swept key but the seed (``swept``), a
+    panel each, a line per pipeline: the mean over seeds, their std as error bars."""
     done = table[table["status"].isin(["FINISHED", "SKIPPED"])]
     keys = list(swept) or ["pipeline"]
     fig = Figure(figsize=(5 * len(keys), 4), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(keys)))
     for ax, key in zip(axes, keys, strict=True):
+        numeric = pd.api.types.is_numeric_dtype(done[key])
         for pipeline, rows in done.groupby("pipeline"):
-            stats = rows.groupby(key)["val_accuracy"].agg(["mean", "std", "count"])
-            stats = stats.sort_index()
+            stats = rows.groupby(key)["val_accuracy"].agg(["mean", "std"])
             ax.errorbar(
-                stats.index.astype(float) if key != "pipeline" else range(len(stats)),
+                stats.index.astype(float if numeric else str),  # str: categories
                 100 * stats["mean"],
                 yerr=100 * stats["std"].fillna(0),
                 marker="o",
                 capsize=3,
                 label=str(pipeline),
             )
-        numeric = key != "pipeline" and pd.api.types.is_numeric_dtype(done[key])
         values = done[key].astype(float) if numeric else None
         if numeric and values.min() > 0 and values.max() / values.min() >= 10:
             ax.set_xscale("log")
@@ -43,10 +35,6 @@ def plot_sweep(table: pd.DataFrame, swept: Sequence[str]) -> Figure:
         ax.grid(alpha=0.3)
         ax.legend(fontsize="small")
     seeds = table.filter(like=".training.seed").nunique().max()
-    extra = (
-        f"\nmean ± std over {seeds} seeds"
-        if not math.isnan(seeds) and seeds > 1
-        else ""
-    )
+    extra = f"\nmean ± std over {seeds} seeds" if seeds > 1 else ""
     fig.suptitle(f"Accuracy against each swept value{extra}", fontsize="medium")
     return fig

@@ -10,29 +10,24 @@ import time
 from pathlib import Path
 from typing import Any
 
+from pytorch_intro.sweeps import POINT_ENV
+from pytorch_intro.sweeps.spec import Point
+
 TAIL = 40  # lines of a failed point's output kept as its error
 
 
-def run_point(
-    project: str,
-    pipeline: str,
-    params: str,
-    env: str | None,
-    run_id: str,
-    point_id: str,
-    to_outputs: list[str],
-) -> dict[str, Any]:
-    """``kedro run --pipelines=<pipeline> --params=<params>`` in ``project``, its
-    MLflow run resumed from ``run_id``; returns how it ended (never raises for
-    a failing run, so one point cannot stop the others)."""
-    kedro = Path(sys.executable).with_name("kedro")
-    command = [str(kedro), "run", "--pipelines", pipeline]
-    command += ["--to-outputs", ",".join(to_outputs)] if to_outputs else []
-    command += ["--params", params] if params else []
-    command += ["--env", env] if env else []
+def run_point(project: str, point: Point, run_id: str) -> dict[str, Any]:
+    """The point's ``kedro run`` in ``project``, its MLflow run resumed from
+    ``run_id``; how it ended (never raises, so one point cannot stop the others)."""
+    kedro = str(Path(sys.executable).with_name("kedro"))
+    # --to-outputs: the variant, not the report
+    outputs = f"{point.pipeline}.report_entry,{point.pipeline}.servable"
+    command = [kedro, "run", "--pipelines", point.pipeline, "--to-outputs", outputs]
+    command += ["--params", point.params_option()] if point.params else []
+    command += ["--env", point.env] if point.env else []
     environment = os.environ | {
         "MLFLOW_RUN_ID": run_id,  # kedro-mlflow resumes the point's run
-        "PYTORCH_INTRO_SWEEP_POINT": point_id,
+        POINT_ENV: point.id,
         "DO_NOT_TRACK": "true",
         "KEDRO_DISABLE_TELEMETRY": "true",
         "PYTHONUNBUFFERED": "1",
@@ -46,23 +41,18 @@ def run_point(
         text=True,
         check=False,
     )
-    output = (done.stdout + done.stderr).splitlines()
+    code, error = done.returncode, None
+    if code < 0:
+        error = f"killed by {signal.Signals(-code).name} (signal {-code})"
+    elif code > 0:
+        output = (done.stdout + done.stderr).splitlines()
+        lines = [line.strip() for line in output if line.strip()]
+        # Kedro's last line naming the exception first, then the tail
+        last = next((line for line in reversed(lines) if "Error" in line), "")
+        tail = "\n".join(lines[-TAIL:])
+        error = f"exit {code}" + (f": {last}" if last else "") + f"\n{tail}"
     return {
-        "returncode": done.returncode,
+        "returncode": code,
         "seconds": time.perf_counter() - started,
-        "error": None if done.returncode == 0 else _error(done.returncode, output),
-        "host": os.uname().nodename,
+        "error": error,
     }
-
-
-def _error(returncode: int, output: list[str]) -> str:
-    if returncode < 0:
-        name = signal.Signals(-returncode).name
-        return f"killed by {name} (signal {-returncode})"
-    lines = [line.strip() for line in output if line.strip()]
-    # Kedro's last line names the exception: keep it first, then the tail
-    last = next((line for line in reversed(lines) if "Error" in line), "")
-    tail = "\n".join(lines[-TAIL:])
-    return (
-        f"exit {returncode}: {last}\n{tail}" if last else f"exit {returncode}\n{tail}"
-    )

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
+from collections.abc import Collection
 from typing import Any
 
 import pandas as pd
-from matplotlib.figure import Figure
 
 from pytorch_intro.models import (
     Checkpoint,
@@ -16,18 +15,19 @@ from pytorch_intro.models import (
     model_from_checkpoint,
     parameter_table,
 )
-from pytorch_intro.reporting import plot_confusion_matrix as _plot_confusion_matrix
-from pytorch_intro.reporting import plot_learning_curves as _plot_learning_curves
-from pytorch_intro.reporting.results import VariantResults
+from pytorch_intro.models.preprocessing import preprocess
+from pytorch_intro.reporting.results import ProblemResults, VariantResults, combine_runs
+from pytorch_intro.reporting.sections import registry
+from pytorch_intro.serving import Servable, export_servable
 from pytorch_intro.training import (
     TrainingConfig,
     confusion_matrix,
     evaluate,
+    num_classes_for,
     to_tensors,
     top_confusions,
     train,
 )
-from pytorch_intro.validation import ConfigError
 
 LabelledSet = dict[str, Any]
 TOP_CONFUSIONS = 5  # largest off-diagonal cells reported per variant
@@ -37,12 +37,41 @@ def resolve_training(
     training: TrainingConfig, variant: dict[str, Any]
 ) -> TrainingConfig:
     """The problem's shared training settings with the variant's own ``training``
-    overrides (if any) on top, e.g. more epochs for one model."""
+    overrides (if any) on top, e.g. more epochs for one model.
+
+    Kedro gives ``training`` validated; a mapping (a notebook, a test) is
+    validated here.
+    """
     training = TrainingConfig.model_validate(training)
     try:
         return training.with_overrides(variant.get("training") or {})
-    except ConfigError as error:
-        raise ConfigError(f"the variant's training overrides: {error}") from None
+    except ValueError as error:  # pydantic's ValidationError names the key
+        error.add_note("in the variant's training overrides")
+        raise
+
+
+def preprocess_inputs(
+    train_set: LabelledSet, valid_set: LabelledSet, *, features: str
+) -> tuple[LabelledSet, LabelledSet]:
+    """The raw sets as the model sees them (``features``: see ``preprocessing``)."""
+    return tuple(
+        dict(data) | {"samples": preprocess(features, data["samples"])}
+        for data in (train_set, valid_set)
+    )
+
+
+def package_model(
+    model: Checkpoint, valid_set: LabelledSet, *, features: str, kind: str
+) -> Servable:
+    """The trained model as users call it: raw inputs in, class probabilities out
+    (its preprocessing inside), exported; ``valid_set`` is the raw evaluation set."""
+    return export_servable(
+        model_from_checkpoint(model),
+        features,
+        valid_set["samples"],
+        valid_set["annotations"],
+        kind,
+    )
 
 
 def train_model(
@@ -57,28 +86,22 @@ def train_model(
     With ``training.seeds > 1`` that many seeds train together; the history
     then also holds the mean and standard deviation of their accuracy.
     """
-    model, training = (
-        ModelConfig.model_validate(model),
-        TrainingConfig.model_validate(training),
-    )
+    model = ModelConfig.model_validate(model)
     run = train(
         model,
         to_tensors(train_set["samples"], train_set["annotations"]),
         to_tensors(valid_set["samples"], valid_set["annotations"]),
         training,
     )
-    step = {
-        "compile": training.compile,
-        "step": run.step,
-        "compile_seconds": round(run.compile_seconds, 2),
-    }
+    step = {"step": run.step, "compile_seconds": round(run.compile_seconds, 2)}
     return make_checkpoint(run.model, model), pd.DataFrame(run.history()), step
 
 
 def evaluate_model(
     model: Checkpoint, valid_set: LabelledSet
 ) -> tuple[pd.DataFrame, dict[str, float]]:
-    """Per-sample predictions and the final validation metrics of a trained model."""
+    """Per-sample predictions (with the predicted class's probability) and the
+    final validation metrics of a trained model."""
     net = model_from_checkpoint(model)
     inputs, labels = to_tensors(valid_set["samples"], valid_set["annotations"])
     result = evaluate(net, inputs, labels)
@@ -86,7 +109,7 @@ def evaluate_model(
         {
             "annotation": labels.numpy(),
             "prediction": result.predictions.numpy(),
-            "probability": result.probabilities.numpy(),
+            "probability": result.probabilities.max(dim=1).values.numpy(),
         }
     )
     metrics = {
@@ -97,100 +120,83 @@ def evaluate_model(
     return predictions, metrics
 
 
-def plot_learning_curves(history: pd.DataFrame, title: str) -> Figure:
-    """Loss and accuracy per epoch."""
-    return _plot_learning_curves(history.to_dict("records"), title)
-
-
 def count_parameters_by_layer(model: Checkpoint) -> pd.DataFrame:
     """Each layer's parameters by formula; the total is checked against the model."""
     rows = parameter_table(model_from_checkpoint(model))
-    return pd.DataFrame(
-        {
-            "layer": [row.layer for row in rows],
-            "kind": [row.kind for row in rows],
-            "formula": [row.formula for row in rows],
-            "weights": [row.weights for row in rows],
-            "biases": [row.biases for row in rows],
-            "params": [row.params for row in rows],
-        }
-    )
+    return pd.DataFrame([vars(row) | {"params": row.params} for row in rows])
 
 
 def compute_confusion_matrix(
     predictions: pd.DataFrame, model: Checkpoint
-) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+) -> tuple[list[list[int]], list[dict[str, Any]]]:
     """The confusion matrix (rows: true class, columns: predicted) and its top errors."""
     outputs = model["architecture"]["out_features"]
-    num_classes = 2 if outputs == 1 else outputs
     matrix = confusion_matrix(
         predictions["annotation"].to_numpy(),
         predictions["prediction"].to_numpy(),
-        num_classes,
+        num_classes_for(outputs),
     )
-    table = pd.DataFrame(matrix, columns=[f"predicted_{k}" for k in range(num_classes)])
-    table.insert(0, "true_class", range(num_classes))
     confusions = [
         {"true": c.true, "predicted": c.predicted, "count": c.count, "text": str(c)}
         for c in top_confusions(matrix, k=TOP_CONFUSIONS)
     ]
-    return table, confusions
-
-
-def plot_confusion_matrix(confusion: pd.DataFrame, title: str) -> Figure:
-    """Annotated heatmap of the confusion matrix."""
-    matrix = confusion.drop(columns="true_class").to_numpy()
-    names = [str(k) for k in confusion["true_class"]]
-    return _plot_confusion_matrix(matrix, title, names)
-
-
-def summarize_run(
-    model: Checkpoint,
-    training: TrainingConfig,
-    title: str,
-    train_set: LabelledSet,
-    parameter_counts: pd.DataFrame,
-    confusions: list[dict[str, Any]],
-    training_step: dict[str, Any],
-) -> dict[str, Any]:
-    """The run's parameters, as recorded for comparison (MLflow params, report)."""
-    training = TrainingConfig.model_validate(training)
-    return training_step | {
-        "title": title,
-        "architecture": json.dumps(model["architecture"], separators=(",", ":")),
-        "n_params": int(parameter_counts["params"].sum()),
-        "epochs": training.epochs,
-        "batch_size": training.batch_size,
-        "lr": training.lr,
-        "seed": training.seed,
-        "seeds": training.seeds,
-        "device": training.device,
-        "n_train": len(train_set["annotations"]),
-        "data_source": str(train_set.get("source", "in memory")),
-        "top_confusions": "; ".join(c["text"] for c in confusions) or "none",
-    }
+    return matrix.tolist(), confusions
 
 
 def collect_variant_results(
-    summary: dict[str, Any],
+    title: str,
+    model: ModelConfig,
+    training: TrainingConfig,
+    train_set: LabelledSet,
+    training_step: dict[str, Any],
+    checkpoint: Checkpoint,
     metrics: dict[str, float],
     history: pd.DataFrame,
     parameter_counts: pd.DataFrame,
-    model: Checkpoint,
-    confusion_matrix: pd.DataFrame,
+    confusion_matrix: list[list[int]],
     top_confusions: list[dict[str, Any]],
-    **figures: bytes,
+    *,
+    features: str,
+    **figures: str,
 ) -> VariantResults:
-    """The variant's numbers and figures (PNG bytes), as the report reads them."""
+    """The variant's record: settings, numbers and figures (PNG files), as the
+    MLflow params, the report and the problem's results read it."""
     return VariantResults(
-        summary=summary,
+        title=title,
+        features=features,
+        model=model,
+        training=training,
+        n_train=len(train_set["annotations"]),
+        data_source=str(train_set.get("source", "in memory")),
+        **training_step,
         metrics=metrics,
         history=history.to_dict("records"),
         parameter_counts=parameter_counts.to_dict("records"),
-        n_params_model=count_parameters(model_from_checkpoint(model)),
-        confusion_matrix=confusion_matrix.drop(columns="true_class")
-        .to_numpy()
-        .tolist(),
+        n_params_model=count_parameters(model_from_checkpoint(checkpoint)),
+        confusion_matrix=confusion_matrix,
         top_confusions=top_confusions,
         figures=figures,
     )
+
+
+def collect_results(
+    identity: dict[str, Any],
+    data: dict[str, Any],
+    earlier: ProblemResults | None,
+    *,
+    problem: str,
+    known: Collection[str],
+    figures: Collection[str] = (),
+    **inputs: Any,
+) -> ProblemResults:
+    """A problem's results for the report: its ``data``, the ``figures`` among
+    ``inputs`` (PNG files) and this run's variants (the other ``inputs``).
+
+    The ``known`` variants this run did not train are kept from the ``earlier``
+    results (the latest saved), each with its own run, data and features.
+    """
+    shown = {name: inputs.pop(name) for name in figures}
+    results = registry()[problem](
+        identity=identity, data=data, variants=inputs, figures=shown
+    )
+    return combine_runs(results, earlier, known)

@@ -11,17 +11,8 @@ from functools import partial, update_wrapper
 
 from kedro.pipeline import Node, Pipeline
 
-from pytorch_intro.train_eval.nodes import (
-    collect_variant_results,
-    compute_confusion_matrix,
-    count_parameters_by_layer,
-    evaluate_model,
-    plot_confusion_matrix,
-    plot_learning_curves,
-    resolve_training,
-    summarize_run,
-    train_model,
-)
+from pytorch_intro import reporting
+from pytorch_intro.train_eval import nodes
 
 
 def bind(func: Callable, **kwargs) -> Callable:
@@ -29,96 +20,80 @@ def bind(func: Callable, **kwargs) -> Callable:
     return update_wrapper(partial(func, **kwargs), func)
 
 
-def create_template(figures: Iterable[str] = ()) -> Pipeline:
+def create_template(features: str, kind: str, figures: Iterable[str] = ()) -> Pipeline:
     """Nodes shared by every variant, with unprefixed dataset names.
 
-    Free inputs: ``train_set``, ``valid_set`` and the parameters ``model``,
-    ``training``, ``title`` and ``variant`` (the variant's whole block, whose
-    optional ``training`` mapping overrides the shared settings). Outputs: ``model``, ``history``, ``predictions``,
-    ``metrics``, ``learning_curves``, ``parameter_counts``, ``confusion_matrix``,
-    ``confusion_heatmap``, ``top_confusions``, ``summary`` and ``report_entry``
-    (everything the report needs, with the PNG of each figure, plus those of the
-    problem-specific ``figures`` made by extra nodes).
+    Free inputs: the raw ``train_set`` and ``valid_set`` (``samples`` as a user
+    has them, ``annotations``) and the parameters ``model``, ``training``,
+    ``title`` and ``variant`` (the variant's whole block, whose optional
+    ``training`` mapping overrides the shared settings). ``features`` names the
+    preprocessing (``models/preprocessing.py``) that both the training data and
+    the exported ``servable`` (inputs of ``kind``) go through. The last output,
+    ``report_entry``, is the variant's record
+    (:class:`~pytorch_intro.reporting.results.VariantResults`): its settings,
+    numbers and the files of its figures, these and the problem-specific
+    ``figures`` made by extra nodes.
     """
-    results = {
-        name: name
-        for name in (
-            "summary",
-            "metrics",
-            "history",
-            "parameter_counts",
-            "model",
-            "confusion_matrix",
-            "top_confusions",
-            "learning_curves",
-            "confusion_heatmap",
-            *figures,
-        )
+    names = ("train_set", "training_step", "metrics", "history", "parameter_counts")
+    names += ("confusion_matrix", "top_confusions", "learning_curves")
+    record = {name: name for name in (*names, "confusion_heatmap", *figures)} | {
+        "title": "params:title",
+        "model": "params:model",
+        "training": "training_config",
+        "checkpoint": "model",
     }
+    steps = [
+        (
+            bind(nodes.preprocess_inputs, features=features),
+            ["train_set", "valid_set"],
+            ["train_features", "valid_features"],
+        ),
+        (
+            nodes.resolve_training,
+            ["params:training", "params:variant"],
+            "training_config",
+        ),
+        (
+            nodes.train_model,
+            ["train_features", "valid_features", "params:model", "training_config"],
+            ["model", "history", "training_step"],
+        ),
+        (
+            nodes.evaluate_model,
+            ["model", "valid_features"],
+            ["predictions", "metrics"],
+        ),
+        (
+            bind(nodes.package_model, features=features, kind=kind),
+            ["model", "valid_set"],
+            "servable",
+        ),
+        (
+            reporting.plot_learning_curves,
+            ["history", "params:title"],
+            "learning_curves",
+        ),
+        (nodes.count_parameters_by_layer, "model", "parameter_counts"),
+        (
+            nodes.compute_confusion_matrix,
+            ["predictions", "model"],
+            ["confusion_matrix", "top_confusions"],
+        ),
+        (
+            reporting.plot_confusion_matrix,
+            ["confusion_matrix", "params:title"],
+            "confusion_heatmap",
+        ),
+        (
+            bind(nodes.collect_variant_results, features=features),
+            record,
+            "report_entry",
+        ),
+    ]
     return Pipeline(
         [
-            Node(
-                resolve_training,
-                ["params:training", "params:variant"],
-                "training_config",
-                name="resolve_training",
-            ),
-            Node(
-                train_model,
-                ["train_set", "valid_set", "params:model", "training_config"],
-                ["model", "history", "training_step"],
-                name="train_model",
-            ),
-            Node(
-                evaluate_model,
-                ["model", "valid_set"],
-                ["predictions", "metrics"],
-                name="evaluate_model",
-            ),
-            Node(
-                plot_learning_curves,
-                ["history", "params:title"],
-                "learning_curves",
-                name="plot_learning_curves",
-            ),
-            Node(
-                count_parameters_by_layer,
-                "model",
-                "parameter_counts",
-                name="count_parameters_by_layer",
-            ),
-            Node(
-                compute_confusion_matrix,
-                ["predictions", "model"],
-                ["confusion_matrix", "top_confusions"],
-                name="compute_confusion_matrix",
-            ),
-            Node(
-                plot_confusion_matrix,
-                ["confusion_matrix", "params:title"],
-                "confusion_heatmap",
-                name="plot_confusion_matrix",
-            ),
-            Node(
-                summarize_run,
-                [
-                    "model",
-                    "training_config",
-                    "params:title",
-                    "train_set",
-                    "parameter_counts",
-                    "top_confusions",
-                    "training_step",
-                ],
-                "summary",
-                name="summarize_run",
-            ),
-            Node(
-                collect_variant_results,
-                results,
-                "report_entry",
-                name="collect_variant_results",
-            ),
+            Node(func, inputs, outputs, name=func.__name__)
+            for func, inputs, outputs in steps
         ]
     )
 
@@ -127,22 +102,51 @@ def instantiate(
     problem: str,
     variant: str,
     inputs: Mapping[str, str],
+    features: str,
+    kind: str,
     extra: Pipeline | None = None,
     shared: Iterable[str] = ("training",),
     figures: Iterable[str] = (),
 ) -> Pipeline:
-    """The template (plus problem-specific ``extra`` nodes) for one variant.
+    """The template (plus problem-specific ``extra`` nodes) for one variant
+    trained on ``features`` of inputs of ``kind`` (see :func:`create_template`).
 
     Everything lands in the namespace ``<problem>.<variant>``: datasets, nodes and
     the variant's own parameters (``<problem>.<variant>.model``, ``.title``);
     the ``shared`` parameters (``training``, ...) come from the problem's own
     block, e.g. ``<problem>.training``; ``figures`` names the figures made by
-    ``extra`` that the variant's report entry includes.
+    ``extra`` that the variant's record refers to.
     """
     return Pipeline(
-        create_template(figures) + (extra or Pipeline([])),
+        create_template(features, kind, figures) + (extra or Pipeline([])),
         namespace=f"{problem}.{variant}",
         inputs=dict(inputs),
         parameters={f"params:{name}": f"params:{problem}.{name}" for name in shared}
         | {"params:variant": f"params:{problem}.{variant}"},
     )
+
+
+def results_node(
+    problem: str,
+    variants: Iterable[str],
+    known: Iterable[str],
+    data: str,
+    figures: Mapping[str, str] | None = None,
+) -> Pipeline:
+    """The problem's ``<problem>_results``: this run's ``variants``, the ``data``
+    description and ``figures`` (name -> dataset), combined with the latest
+    saved results for the ``known`` variants not run."""
+    figures = dict(figures or {})
+    collect = bind(
+        nodes.collect_results,
+        problem=problem,
+        known=tuple(known),
+        figures=tuple(figures),
+    )
+    inputs = {"identity": "run_identity", "data": data}
+    inputs |= {"earlier": f"{problem}_results_latest"} | figures
+    inputs |= {variant: f"{problem}.{variant}.report_entry" for variant in variants}
+    node = Node(
+        collect, inputs, f"{problem}_results", name="collect_results", namespace=problem
+    )
+    return Pipeline([node])

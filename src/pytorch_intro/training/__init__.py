@@ -1,7 +1,6 @@
 """Training and evaluation of models on in-memory tensors."""
 
-from pytorch_intro.training.config import TrainingConfig, check_device_available
-from pytorch_intro.training.copies import ModelCopies
+from pytorch_intro.training.config import TrainingConfig
 from pytorch_intro.training.evaluation import (
     Evaluation,
     evaluate,
@@ -14,37 +13,39 @@ from pytorch_intro.training.metrics import (
     most_confident_errors,
     top_confusions,
 )
-from pytorch_intro.training.objectives import Objective, objective_for
+from pytorch_intro.training.objectives import (
+    class_probabilities,
+    classification_loss,
+    num_classes_for,
+    predict_classes,
+)
 from pytorch_intro.training.runtime import intra_op_threads, resolve_device, seeded
-from pytorch_intro.training.step import AdamState, TrainStep
+from pytorch_intro.training.step import TrainStep
 from pytorch_intro.training.trainer import (
     EpochResult,
     TrainingRun,
-    evaluate_copies,
     fit,
     learning_rate_schedule,
     train,
 )
 
 __all__ = [
-    "AdamState",
     "Confusion",
     "EpochResult",
     "Evaluation",
-    "ModelCopies",
-    "Objective",
     "TrainStep",
     "TrainingConfig",
     "TrainingRun",
-    "check_device_available",
+    "class_probabilities",
+    "classification_loss",
     "confusion_matrix",
     "evaluate",
-    "evaluate_copies",
     "fit",
     "intra_op_threads",
     "learning_rate_schedule",
     "most_confident_errors",
-    "objective_for",
+    "num_classes_for",
+    "predict_classes",
     "predict_logits",
     "resolve_device",
     "seeded",

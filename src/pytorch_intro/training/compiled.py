@@ -6,15 +6,15 @@ tensors. Compiled as ONE function (``torch.compile(fullgraph=True)``) with
 
 - the copies' parameters, ``exp_avg`` and ``exp_avg_sq`` each in one flat
   buffer (one Adam loop, few inputs for the guards to check),
-- gradients by ``torch.func.grad_and_value`` of a functional forward,
+- gradients by ``torch.func.grad`` of a functional forward,
 - the update by ``torch.optim.adam.adam`` (torch.optim's own functional Adam),
-- for the CNN, convolutions as im2col + matrix products on NHWC tensors
+- for a CNN, convolutions as im2col + matrix products on NHWC tensors
   (:func:`gemm_forward`), which inductor fuses with their neighbours,
 
 a CNN step takes about a third of the eager one (benchmarks/README.md). The
-modules keep their ``nn.Conv2d``/``nn.Linear`` parameters: :meth:`sync` copies
-the flat buffers back into them (and into ``torch.optim.Adam``'s state), so
-evaluation, checkpoints and the eager step see the same numbers.
+modules' parameters and ``torch.optim.Adam``'s state become views of the flat
+buffers, so evaluation, checkpoints and the eager step (which takes the batches
+the compiled one does not) always see the same numbers.
 
 The eager step (:class:`~pytorch_intro.training.step.TrainStep`) is the
 reference: the compiled one agrees with it to float rounding (not bit for bit;
@@ -26,18 +26,19 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.func import functional_call, grad_and_value
+from torch.func import functional_call
 from torch.optim.adam import adam
 
-from pytorch_intro.training.copies import ModelCopies, Params
-from pytorch_intro.training.objectives import Objective
-from pytorch_intro.training.step import AdamState, TrainStep
+from pytorch_intro.training.objectives import classification_loss
+from pytorch_intro.training.step import TrainStep
 
 logger = logging.getLogger(__name__)
 
@@ -45,11 +46,8 @@ logger = logging.getLogger(__name__)
 #: Python in between, and 256-bit vectors let 8-channel tensors vectorise.
 CPU_OPTIONS = {"cpp_wrapper": True, "cpp.simdlen": 256}
 
+Params = dict[str, Tensor]
 Forward = Callable[[Params, Tensor], Tensor]
-
-
-class CompileError(RuntimeError):
-    """The step could not be compiled here (the message says why)."""
 
 
 # --- the CNN as matrix products ------------------------------------------------
@@ -79,107 +77,65 @@ def _max_pool2_nhwc(x: Tensor) -> Tensor:
     )
 
 
-def _plain_conv(layer: nn.Module) -> bool:
-    return (
-        isinstance(layer, nn.Conv2d)
-        and layer.stride == (1, 1)
-        and layer.padding == (0, 0)
-        and layer.dilation == (1, 1)
-        and layer.groups == 1
-        and layer.padding_mode == "zeros"
-    )
+def _pair(value: int | tuple[int, ...]) -> tuple[int, ...]:
+    return value if isinstance(value, tuple) else (value, value)
 
 
-def _pool2(layer: nn.Module) -> bool:
-    return (
-        isinstance(layer, nn.MaxPool2d)
-        and layer.kernel_size in (2, (2, 2))
-        and layer.stride in (2, (2, 2))
-        and layer.padding in (0, (0, 0))
-        and layer.dilation in (1, (1, 1))
-        and not layer.ceil_mode
-    )
+def _op(layer: nn.Module) -> str | None:
+    """The NHWC operation that computes what ``layer`` does, if there is one."""
+    if isinstance(layer, nn.Conv2d):
+        plain = (layer.stride, layer.padding, layer.dilation, layer.groups)
+        return "conv" if plain == ((1, 1), (0, 0), (1, 1), 1) else None
+    if isinstance(layer, nn.MaxPool2d) and not layer.ceil_mode:
+        pool = (layer.kernel_size, layer.stride, layer.padding, layer.dilation)
+        return (
+            "pool"
+            if tuple(map(_pair, pool)) == ((2, 2), (2, 2), (0, 0), (1, 1))
+            else None
+        )
+    if isinstance(layer, nn.AdaptiveMaxPool2d):
+        return "global_max" if _pair(layer.output_size) == (1, 1) else None
+    return {nn.ReLU: "relu", nn.Linear: "linear"}.get(type(layer))
 
 
-def _global_max(layer: nn.Module) -> bool:
-    return isinstance(layer, nn.AdaptiveMaxPool2d) and layer.output_size in (1, (1, 1))
-
-
-def _plan(model: nn.Module) -> tuple[tuple[str, ...], ...] | None:
-    """The CNN as a list of plain steps (no modules: cheap for Dynamo's guards),
-    e.g. ``("conv", "layers.0.weight", "layers.0.bias")``, ``("relu",)``."""
-    layers = getattr(model, "layers", None)
-    classifier = getattr(model, "classifier", None)
-    if not isinstance(layers, nn.Sequential) or not isinstance(
-        classifier, nn.Sequential
-    ):
-        return None
-    body, head = list(layers.named_children()), list(classifier.named_children())
-    if not body or not _global_max(body[-1][1]):
-        return None
-    plan: list[tuple[str, ...]] = []
-    for prefix, part in (("layers", body[:-1]), ("classifier", head)):
-        for name, layer in part:
-            if prefix == "layers" and _plain_conv(layer):
-                plan.append(
-                    ("conv", f"{prefix}.{name}.weight", f"{prefix}.{name}.bias")
-                )
-            elif prefix == "layers" and _pool2(layer):
-                plan.append(("pool",))
-            elif isinstance(layer, nn.ReLU):
-                plan.append(("relu",))
-            elif prefix == "classifier" and isinstance(layer, nn.Linear):
-                plan.append(
-                    ("linear", f"{prefix}.{name}.weight", f"{prefix}.{name}.bias")
-                )
-            else:
-                return None
-        if prefix == "layers":
-            plan.append(("global_max",))
-    return tuple(plan)
-
-
-def gemm_forward(model: nn.Module) -> Forward | None:
+def gemm_forward(model: nn.Module, example: Tensor) -> Forward | None:
     """The model's forward with convolutions as matrix products, or None.
 
-    For a model whose ``layers`` are stride-1 unpadded ``Conv2d``, ``ReLU``,
-    2x2 ``MaxPool2d`` and a final ``AdaptiveMaxPool2d(1)``, and whose
-    ``classifier`` is ``Linear``/``ReLU`` layers (the project's CNN), the
-    returned function computes the same logits from a parameter dict (the
-    model's own names and ``nn.Conv2d`` shapes) on NHWC tensors.
+    The model's structure is its leaf modules in the order it defines them;
+    when they are stride-1 unpadded ``Conv2d``, ``ReLU``, 2x2 ``MaxPool2d``,
+    ``AdaptiveMaxPool2d(1)`` and ``Linear`` layers, starting with a convolution
+    (the project's CNN), the returned function computes the logits from a
+    parameter dict (the model's own names and ``nn.Conv2d`` shapes) on NHWC
+    tensors. It is used only if it gives the model's logits for ``example``:
+    a forward that is not the chain of its layers keeps its own.
     """
-    plan = _plan(model)
-    if plan is None:
+    plan = []
+    for name, layer in model.named_modules():
+        if next(layer.children(), None) is None:  # a leaf: not a container
+            plan.append((_op(layer), f"{name}.weight", f"{name}.bias"))
+    if not plan or plan[0][0] != "conv" or any(op is None for op, *_ in plan):
         return None
 
     def forward(params: Params, x: Tensor) -> Tensor:
         if x.dim() == 3:  # (B, H, W): a single channel
             x = x.unsqueeze(1)
         h = x.permute(0, 2, 3, 1)  # NCHW -> NHWC (a view of channels-last memory)
-        for op, *names in plan:
+        for op, weight, bias in plan:
             if op == "conv":
-                h = _conv_nhwc(h, params[names[0]], params.get(names[1]))
+                h = _conv_nhwc(h, params[weight], params.get(bias))
+            elif op == "linear":
+                h = F.linear(h, params[weight], params.get(bias))
             elif op == "relu":
                 h = torch.relu(h)
             elif op == "pool":
                 h = _max_pool2_nhwc(h)
-            elif op == "global_max":
-                h = h.amax(dim=(1, 2))
             else:
-                h = F.linear(h, params[names[0]], params.get(names[1]))
+                h = h.amax(dim=(1, 2))
         return h
 
-    return forward
-
-
-def module_forward(model: nn.Module) -> Forward:
-    """The model's own forward, from a parameter dict (``functional_call``)."""
-    architecture = model
-
-    def forward(params: Params, x: Tensor) -> Tensor:
-        return functional_call(architecture, params, (x,))
-
-    return forward
+    with torch.no_grad():
+        logits = forward(dict(model.named_parameters()), example)
+        return forward if torch.allclose(logits, model(example), atol=1e-5) else None
 
 
 # --- when to compile ------------------------------------------------------------
@@ -206,67 +162,100 @@ def use_compile_cache(folder: str | None) -> None:
 # --- the compiled step ------------------------------------------------------------
 
 
-class CompiledStep:
+class CompiledStep(TrainStep):
     """The training step of every copy as one compiled function.
 
-    Called like :class:`~pytorch_intro.training.step.TrainStep` (the
-    ``params``/``state`` arguments are the copies' parameters and Adam state,
-    which this step keeps in flat buffers and writes back on :meth:`sync`).
-    The first call compiles; :class:`CompileError` says why when it cannot.
+    Made and called like :class:`~pytorch_intro.training.step.TrainStep`,
+    whose eager step it takes for a batch of another shape than the first (the
+    ragged last one of an epoch: not worth a second compile), and for good,
+    with a warning, when compiling fails here (``path`` says why). The first
+    call compiles; it takes ``compile_seconds``.
     """
 
     def __init__(
-        self,
-        copies: ModelCopies,
-        objective: Objective,
-        optimizer: torch.optim.Adam,
-        state: AdamState,
-        device: torch.device,
-        eager: TrainStep,
+        self, models: Sequence[nn.Module], optimizer: torch.optim.Adam
     ) -> None:
+        super().__init__(models, optimizer)
         (self.group,) = optimizer.param_groups
-        self.eager = eager
-        self.params = copies.parameters()
-        self.state = state
-        self.shapes = [p.shape for p in copies.models[0].parameters()]
-        self.names = copies.names
-        model = copies.models[0]
-        forward = gemm_forward(model) or module_forward(model)
-        self.uses_gemm = gemm_forward(model) is not None
-        count, sizes = len(copies), [p.numel() for p in model.parameters()]
+        params = self.group["params"]
+        with torch.no_grad():  # in the modules' logical order, whatever their layout
+            flat = torch.cat([p.reshape(-1) for p in params])
+        self.buffers = (flat, torch.zeros_like(flat), torch.zeros_like(flat))
+        on_device = self.group["fused"] or self.group["capturable"]
+        pieces = (buffer.split([p.numel() for p in params]) for buffer in self.buffers)
+        for p, value, exp_avg, exp_avg_sq in zip(params, *pieces, strict=True):
+            p.data = value.view(p.shape)
+            optimizer.state[p] = {  # as torch.optim.Adam initialises it
+                "step": torch.zeros((), device=p.device if on_device else "cpu"),
+                "exp_avg": exp_avg.view(p.shape),
+                "exp_avg_sq": exp_avg_sq.view(p.shape),
+            }
+        self.steps = [optimizer.state[p]["step"] for p in params]
+        self.lr = torch.tensor(0.0, device=flat.device)
+        self.path, self.shape, self._step = "compiled", None, None
 
-        def unflatten(flat: Tensor) -> list[Params]:
-            pieces = flat.split(sizes * count)
-            return [
-                {
-                    name: piece.view(shape)
-                    for name, piece, shape in zip(
-                        self.names,
-                        pieces[k * len(sizes) : (k + 1) * len(sizes)],
-                        self.shapes,
-                        strict=True,
-                    )
-                }
-                for k in range(count)
-            ]
+    def __call__(self, inputs: Sequence[Tensor], labels: Sequence[Tensor]) -> Tensor:
+        """One step; returns the (N,) batch losses.
 
-        def losses(flat: Tensor, inputs: Sequence[Tensor], labels: Sequence[Tensor]):
+        Once compiled, batches of the first batch's shape skip Dynamo's guard
+        checks (``torch.compiler.set_stance``): nothing else about the inputs
+        changes from step to step, and a step at batch 16 is short enough for
+        the checks to cost a tenth of it.
+        """
+        if self.path == "compiled" and self.shape is None:
+            return self._compile(inputs, labels)
+        if self.path == "compiled" and inputs[0].shape == self.shape:
+            with torch.compiler.set_stance(skip_guard_eval_unsafe=True):
+                return self._run(inputs, labels)
+        return super().__call__(inputs, labels)
+
+    def _compile(self, inputs: Sequence[Tensor], labels: Sequence[Tensor]) -> Tensor:
+        started = time.perf_counter()
+        try:
+            self._step = self._make(inputs[0])
+            losses = self._run(inputs, labels)
+        except Exception as error:  # inductor, a compiler, an unsupported op
+            self.path = f"eager (compile failed: {_reason(error)})"
+            logger.warning(
+                "training.compile: the compiled step failed, training eagerly: %s",
+                _reason(error),
+            )
+            return super().__call__(inputs, labels)
+        self.shape = inputs[0].shape
+        self.compile_seconds = time.perf_counter() - started
+        return losses
+
+    def _run(self, inputs: Sequence[Tensor], labels: Sequence[Tensor]) -> Tensor:
+        self.lr.fill_(self.group["lr"])  # a tensor: the schedule recompiles nothing
+        return self._step(
+            *self.buffers, self.steps, self.lr, list(inputs), list(labels)
+        )
+
+    def _make(self, example: Tensor) -> Callable[..., Tensor]:
+        """The step as one compiled function of the flat buffers and a batch."""
+        model = self.models[0]
+        # else the model's own forward, from a parameter dict
+        forward = gemm_forward(model, example) or partial(functional_call, model)
+        names = [name for name, _ in model.named_parameters()]
+        shapes = [p.shape for p in model.parameters()] * len(self.models)
+        count = len(names)
+        sizes, group = [shape.numel() for shape in shapes], self.group
+
+        def losses(flat: Tensor, inputs: list[Tensor], labels: list[Tensor]):
+            views = [p.view(s) for p, s in zip(flat.split(sizes), shapes, strict=True)]
             per_copy = torch.stack(
                 [
-                    objective.loss(forward(params, x), y)
-                    for params, x, y in zip(
-                        unflatten(flat), inputs, labels, strict=True
+                    classification_loss(
+                        forward(dict(zip(names, views[k * count :], strict=False)), x),
+                        y,
                     )
+                    for k, (x, y) in enumerate(zip(inputs, labels, strict=True))
                 ]
             )
             return per_copy.sum(), per_copy.detach()
 
-        betas, eps = self.group["betas"], self.group["eps"]
-
         def step(flat, exp_avg, exp_avg_sq, steps, lr, inputs, labels):
-            grad, (_, per_copy) = grad_and_value(losses, has_aux=True)(
-                flat, inputs, labels
-            )
+            grad, per_copy = torch.func.grad(losses, has_aux=True)(flat, inputs, labels)
             with torch.no_grad():
                 adam(
                     [flat],
@@ -274,107 +263,28 @@ class CompiledStep:
                     [exp_avg],
                     [exp_avg_sq],
                     [],
-                    [steps],
+                    steps[:1],
                     foreach=False,
                     capturable=False,
                     amsgrad=False,
-                    beta1=betas[0],
-                    beta2=betas[1],
+                    beta1=group["betas"][0],
+                    beta2=group["betas"][1],
                     lr=lr,
-                    weight_decay=0.0,
-                    eps=eps,
+                    weight_decay=group["weight_decay"],
+                    eps=group["eps"],
                     maximize=False,
                 )
+                for other in steps[1:]:  # every parameter's count, as Adam keeps it
+                    other.copy_(steps[0])
             return per_copy
 
         # Each step is a new closure of one code object: start from a clean
         # Dynamo state so that many trainings in one process never reach its
         # recompile limit (the compile cache on disk is kept).
         torch.compiler.reset()
-        if device.type == "cuda":  # CUDA graphs: one launch per step
-            self._step = torch.compile(step, fullgraph=True, mode="reduce-overhead")
-        else:
-            self._step = torch.compile(step, fullgraph=True, options=CPU_OPTIONS)
-        self.flat = _flatten(self.params)
-        self.exp_avg = _flatten(state.exp_avgs)
-        self.exp_avg_sq = _flatten(state.exp_avg_sqs)
-        self.steps = state.steps[0].detach().clone().to(self.flat.device)
-        self.lr = torch.tensor(float(self.group["lr"]), device=self.flat.device)
-        self.compiled, self.shape = False, torch.Size()
-
-    def __call__(
-        self,
-        params: list[Tensor],
-        state: AdamState,
-        lr: float | Tensor,
-        inputs: Sequence[Tensor],
-        labels: Sequence[Tensor],
-    ) -> Tensor:
-        """One compiled step; returns the (N,) batch losses.
-
-        Once compiled, batches of the first batch's shape skip Dynamo's guard
-        checks (``torch.compiler.set_stance``): nothing else about the inputs
-        changes from step to step, and a step at batch 16 is short enough for
-        the checks to cost a tenth of it. A batch of another shape (the ragged
-        last one of an epoch) takes the eager step instead of a second compile.
-        """
-        if self.compiled and inputs[0].shape != self.shape:
-            self.sync()
-            losses = self.eager(params, state, lr, inputs, labels)
-            self._load()
-            return losses
-        self.lr.fill_(lr)
-        if self.compiled:
-            with torch.compiler.set_stance(skip_guard_eval_unsafe=True):
-                return self._call(inputs, labels)
-        losses = self._checked_call(inputs, labels)
-        self.compiled, self.shape = True, inputs[0].shape
-        return losses
-
-    def _checked_call(self, inputs: Sequence[Tensor], labels: Sequence[Tensor]):
-        try:
-            return self._call(inputs, labels)
-        except Exception as error:  # inductor, a compiler, an unsupported op
-            raise CompileError(_reason(error)) from error
-
-    def _call(self, inputs: Sequence[Tensor], labels: Sequence[Tensor]) -> Tensor:
-        return self._step(
-            self.flat,
-            self.exp_avg,
-            self.exp_avg_sq,
-            self.steps,
-            self.lr,
-            list(inputs),
-            list(labels),
-        )
-
-    @torch.no_grad()
-    def _load(self) -> None:
-        """Fill the flat buffers from the modules and the Adam state."""
-        self.flat.copy_(_flatten(self.params))
-        self.exp_avg.copy_(_flatten(self.state.exp_avgs))
-        self.exp_avg_sq.copy_(_flatten(self.state.exp_avg_sqs))
-        self.steps.copy_(self.state.steps[0])
-
-    @torch.no_grad()
-    def sync(self) -> None:
-        """Write the flat buffers back into the modules and the Adam state."""
-        for flat, tensors in (
-            (self.flat, self.params),
-            (self.exp_avg, self.state.exp_avgs),
-            (self.exp_avg_sq, self.state.exp_avg_sqs),
-        ):
-            pieces = flat.split([t.numel() for t in tensors])
-            for tensor, piece in zip(tensors, pieces, strict=True):
-                tensor.copy_(piece.view(tensor.shape))  # keeps the tensor's layout
-        for step in self.state.steps:
-            step.copy_(self.steps)
-
-
-@torch.no_grad()
-def _flatten(tensors: Sequence[Tensor]) -> Tensor:
-    """One new contiguous buffer holding ``tensors`` (in any memory layout)."""
-    return torch.cat([t.reshape(-1) for t in tensors])
+        if self.lr.device.type == "cuda":  # CUDA graphs: one launch per step
+            return torch.compile(step, fullgraph=True, mode="reduce-overhead")
+        return torch.compile(step, fullgraph=True, options=CPU_OPTIONS)
 
 
 def _reason(error: BaseException) -> str:

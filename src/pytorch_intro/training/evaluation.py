@@ -8,14 +8,18 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from pytorch_intro.training.objectives import Objective, objective_for
+from pytorch_intro.training.objectives import (
+    class_probabilities,
+    classification_loss,
+    predict_classes,
+)
 
 EVAL_BATCH_SIZE = 2048
 
 
 @dataclass
 class Evaluation:
-    """Loss, accuracy and per-sample predictions on a labelled set."""
+    """Loss, accuracy, the (N,) predicted classes and (N, classes) probabilities."""
 
     loss: float
     accuracy: float
@@ -52,16 +56,14 @@ def evaluate(
     model: nn.Module,
     inputs: Tensor,
     labels: Tensor,
-    objective: Objective | None = None,
     batch_size: int = EVAL_BATCH_SIZE,
 ) -> Evaluation:
     """Mean loss, accuracy and predictions of ``model`` on ``inputs``."""
     logits = predict_logits(model, inputs, batch_size)
-    objective = objective or objective_for(logits.shape[-1])
-    predictions = objective.predict(logits)
+    predictions = predict_classes(logits)
     return Evaluation(
-        loss=objective.loss(logits, labels).item(),
+        loss=classification_loss(logits, labels).item(),
         accuracy=(predictions == labels).double().mean().item(),
         predictions=predictions,
-        probabilities=objective.probability(logits),
+        probabilities=class_probabilities(logits),
     )

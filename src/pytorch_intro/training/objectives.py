@@ -1,48 +1,38 @@
-"""How logits become a loss and class predictions."""
+"""Logits to a loss, a class and class probabilities: the one binary-or-multiclass rule.
+
+A model with one output is a binary classifier (its logit is class 1's against
+class 0); a model with K > 1 outputs has one logit per class.
+"""
 
 from __future__ import annotations
-
-from collections.abc import Callable
-from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 
-class Objective(NamedTuple):
-    """A loss on logits and the matching class prediction and probability."""
-
-    loss: Callable[[Tensor, Tensor], Tensor]
-    predict: Callable[[Tensor], Tensor]
-    probability: Callable[[Tensor], Tensor]
+def num_classes_for(num_outputs: int) -> int:
+    """The number of classes of a model with ``num_outputs`` logits."""
+    return 2 if num_outputs == 1 else num_outputs
 
 
-def _binary_loss(logits: Tensor, targets: Tensor) -> Tensor:
-    return F.binary_cross_entropy_with_logits(logits.squeeze(-1), targets.float())
+def classification_loss(logits: Tensor, labels: Tensor) -> Tensor:
+    """Mean binary (one logit) or softmax cross-entropy of (N, K) logits."""
+    if logits.shape[-1] == 1:
+        return F.binary_cross_entropy_with_logits(logits.squeeze(-1), labels.float())
+    return F.cross_entropy(logits, labels)
 
 
-def _binary_predict(logits: Tensor) -> Tensor:
-    # sigmoid(z) >= 0.5  <=>  z >= 0
-    return (logits.squeeze(-1) >= 0).long()
-
-
-def _binary_probability(logits: Tensor) -> Tensor:
-    return torch.sigmoid(logits.squeeze(-1))
-
-
-def _softmax_max(logits: Tensor) -> Tensor:
-    return torch.softmax(logits, dim=-1).amax(dim=-1)
-
-
-def _argmax(logits: Tensor) -> Tensor:
+def predict_classes(logits: Tensor) -> Tensor:
+    """(N, K) logits -> (N,) the most probable class."""
+    if logits.shape[-1] == 1:
+        return (logits.squeeze(-1) >= 0).long()  # sigmoid(z) >= 0.5  <=>  z >= 0
     return logits.argmax(dim=-1)
 
 
-BINARY = Objective(_binary_loss, _binary_predict, _binary_probability)
-MULTICLASS = Objective(F.cross_entropy, _argmax, _softmax_max)
-
-
-def objective_for(num_outputs: int) -> Objective:
-    """One logit: binary cross-entropy; several: softmax cross-entropy."""
-    return BINARY if num_outputs == 1 else MULTICLASS
+def class_probabilities(logits: Tensor) -> Tensor:
+    """(N, K) logits -> (N, num_classes) probabilities; one logit gives [1 - p, p]."""
+    if logits.shape[-1] == 1:
+        p1 = torch.sigmoid(logits)
+        return torch.cat([1.0 - p1, p1], dim=-1)
+    return torch.softmax(logits, dim=-1)

@@ -38,12 +38,6 @@ def seeded(seed: int) -> Iterator[None]:
         yield
 
 
-def _flushing() -> bool:
-    """Whether this thread flushes subnormal floats to zero now (there is no getter:
-    a subnormal double, converted on the CPU, reads back as 0 when it does)."""
-    return torch.tensor([1e-323], dtype=torch.float64).item() == 0.0
-
-
 @contextlib.contextmanager
 def flush_denormals() -> Iterator[bool]:
     """Flush subnormal floats to zero in CPU ops on this thread inside the block.
@@ -55,7 +49,8 @@ def flush_denormals() -> Iterator[bool]:
     The previous setting is restored afterwards. Yields whether this CPU
     supports it (x86 with SSE3, AArch64).
     """
-    previous = _flushing()
+    # no getter: a subnormal double reads back as 0 while flushing is on
+    previous = torch.tensor([1e-323], dtype=torch.float64).item() == 0.0
     supported = torch.set_flush_denormal(True)
     try:
         yield supported

@@ -1,15 +1,17 @@
-"""Training on in-memory tensors: one seed or N seeds, one code path.
+"""Training on in-memory tensors: one seed or N seeds, one loop.
 
 The data is held as tensors and each epoch slices mini-batches from a seeded
 permutation: no per-sample ``Dataset``/``DataLoader``, which is where the
 assignment's loop spent most of its time. N seeds train as N copies of the
-model (``ModelCopies``), each with its own initialisation, shuffling order and
-Adam state, in one step (``TrainStep``); N = 1 is the same code.
+model, each with its own initialisation and shuffling order, in one step
+(:class:`~pytorch_intro.training.step.TrainStep`, or the compiled
+:class:`~pytorch_intro.training.compiled.CompiledStep`); N = 1 is the same code.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import logging
 import statistics
 import sys
@@ -25,21 +27,18 @@ from tqdm.auto import tqdm
 from pytorch_intro.models.registry import ModelConfig, build_model
 from pytorch_intro.training.compiled import (
     CompiledStep,
-    CompileError,
     should_compile,
     use_compile_cache,
 )
 from pytorch_intro.training.config import TrainingConfig
-from pytorch_intro.training.copies import ModelCopies
-from pytorch_intro.training.evaluation import EVAL_BATCH_SIZE
-from pytorch_intro.training.objectives import Objective, objective_for
+from pytorch_intro.training.evaluation import evaluate
 from pytorch_intro.training.runtime import (
     flush_denormals,
     intra_op_threads,
     resolve_device,
     seeded,
 )
-from pytorch_intro.training.step import AdamState, TrainStep
+from pytorch_intro.training.step import TrainStep
 
 logger = logging.getLogger(__name__)
 
@@ -133,29 +132,40 @@ def fit(
     seeds = list(config.seed_list if seeds is None else seeds)
     if len(seeds) != len(models):
         raise ValueError(f"{len(models)} models for {len(seeds)} seeds")
+    if len({type(model) for model in models}) != 1:
+        raise TypeError(f"copies of one architecture only, got {models}")
     device = resolve_device(config.device)
     on_cpu = device.type == "cpu"
-    # before torch reads it (creating the optimizer already does)
-    use_compile_cache(config.compile_cache)
+    compiled = should_compile(config.compile, models[0], device)
+    # channels_last for convolutions on the CPU: oneDNN's fast layout there
+    convolutional = any(isinstance(m, nn.Conv2d) for m in models[0].modules())
+    layout = (
+        torch.channels_last if convolutional and on_cpu else torch.contiguous_format
+    )
+    use_compile_cache(config.compile_cache)  # before torch reads it
     with (
         intra_op_threads(config.num_threads if on_cpu else 0),
         flush_denormals() if on_cpu else contextlib.nullcontext(),
     ):
-        layout = _memory_format(models[0], device)
-        copies = ModelCopies(models).to(device, layout)
+        copies = [
+            copy.deepcopy(m).to(device, memory_format=layout).train() for m in models
+        ]
+        optimizer = torch.optim.Adam(
+            [p for model in copies for p in model.parameters()],
+            lr=config.lr,
+            fused=device.type in ("cpu", "cuda"),
+        )
+        step = (CompiledStep if compiled else TrainStep)(copies, optimizer)
         inputs, labels = (t.to(device) for t in train_data)
         if inputs.dim() == 4:
             inputs = inputs.contiguous(memory_format=layout)
-        valid = tuple(t.to(device) for t in valid_data)
-        objective = objective_for(_num_outputs(copies, inputs))
-        optimizer = torch.optim.Adam(
-            copies.parameters(), lr=config.lr, fused=device.type in ("cpu", "cuda")
-        )
         steps = -(-len(inputs) // config.batch_size)
         schedule = learning_rate_schedule(optimizer, config, steps)
-        loop = _EpochLoop(copies, objective, optimizer, schedule, config, device)
-        histories: list[list[EpochResult]] = [[] for _ in seeds]
         generators = [torch.Generator().manual_seed(seed) for seed in seeds]
+        # each copy's shuffled training set, gathered into buffers allocated once
+        xs = [torch.empty_like(inputs) for _ in seeds]
+        ys = [torch.empty_like(labels) for _ in seeds]
+        histories: list[list[EpochResult]] = [[] for _ in seeds]
         with tqdm(
             total=config.epochs * steps,
             desc=name,
@@ -163,117 +173,57 @@ def fit(
             leave=False,
         ) as progress:
             for epoch in range(1, config.epochs + 1):
-                orders = torch.stack(
-                    [torch.randperm(len(inputs), generator=g) for g in generators]
-                ).to(device)
-                started, compiling = time.perf_counter(), loop.compile_seconds
-                train_loss = loop.run_epoch(inputs, labels, orders, progress)
+                started, compiling = time.perf_counter(), step.compile_seconds
+                for generator, x, y in zip(generators, xs, ys, strict=True):
+                    order = torch.randperm(len(inputs), generator=generator).to(device)
+                    torch.index_select(inputs, 0, order, out=x)
+                    torch.index_select(labels, 0, order, out=y)
+                losses = train_one_epoch(
+                    step, schedule, xs, ys, config.batch_size, progress
+                )
                 # the compile time is reported apart (compile_seconds)
                 seconds = (
-                    time.perf_counter() - started - (loop.compile_seconds - compiling)
+                    time.perf_counter() - started - (step.compile_seconds - compiling)
                 )
-                evaluation = evaluate_copies(copies, objective, *valid)
-                for history, loss, (val_loss, accuracy) in zip(
-                    histories, train_loss, evaluation, strict=True
-                ):
+                for history, model, loss in zip(histories, copies, losses, strict=True):
+                    result = evaluate(model, *valid_data)
                     history.append(
-                        EpochResult(epoch, loss, val_loss, accuracy, seconds)
+                        EpochResult(epoch, loss, result.loss, result.accuracy, seconds)
                     )
                 _log_epoch(name, epoch, config.epochs, histories, seconds)
-    return TrainingRun(
-        seeds, copies.unstack(), histories, loop.path, loop.compile_seconds
-    )
+    trained = [
+        copy.deepcopy(m).to("cpu", memory_format=torch.contiguous_format).eval()
+        for m in copies
+    ]
+    return TrainingRun(seeds, trained, histories, step.path, step.compile_seconds)
 
 
-class _EpochLoop:
-    """One pass over the training set for every copy, in its own shuffled order."""
-
-    def __init__(
-        self,
-        copies: ModelCopies,
-        objective: Objective,
-        optimizer: torch.optim.Adam,
-        schedule: torch.optim.lr_scheduler.LRScheduler | None,
-        config: TrainingConfig,
-        device: torch.device,
-    ) -> None:
-        self.copies, self.optimizer, self.schedule = copies, optimizer, schedule
-        self.params = copies.parameters()
-        self.state = AdamState.of(optimizer)
-        self.eager = TrainStep(copies, objective, optimizer)
-        self.step: TrainStep | CompiledStep = self.eager
-        self.path, self.compile_seconds = "eager", 0.0
-        if should_compile(config.compile, copies.models[0], device):
-            self.step = CompiledStep(
-                copies, objective, optimizer, self.state, device, self.eager
+def train_one_epoch(
+    step: TrainStep,
+    schedule: torch.optim.lr_scheduler.LRScheduler | None,
+    xs: Sequence[Tensor],
+    ys: Sequence[Tensor],
+    batch_size: int,
+    progress: tqdm | None = None,
+) -> list[float]:
+    """One pass of copy k over its shuffled set ``xs[k]``, ``ys[k]``, batch by
+    batch; returns each copy's mean training loss."""
+    total, losses = len(xs[0]), []
+    with warnings.catch_warnings():
+        # The compiled step updates Adam's state without optimizer.step().
+        warnings.filterwarnings("ignore", "Detected call of `lr_scheduler.step")
+        for start in range(0, total, batch_size):
+            batch = slice(start, start + batch_size)
+            losses.append(
+                step([x[batch] for x in xs], [y[batch] for y in ys])
+                * min(batch_size, total - start)
             )
-        self.batch_size = config.batch_size
-        self._buffers: tuple[list[Tensor], list[Tensor]] | None = None
-
-    def _gather(
-        self, inputs: Tensor, labels: Tensor, orders: Tensor
-    ) -> tuple[list[Tensor], list[Tensor]]:
-        """Each copy's shuffled training set, gathered once per epoch into
-        buffers allocated once (in the inputs' memory layout); each step then
-        takes a contiguous slice of them."""
-        if self._buffers is None:
-            self._buffers = (
-                [torch.empty_like(inputs) for _ in orders],
-                [torch.empty_like(labels) for _ in orders],
-            )
-        xs, ys = self._buffers
-        for order, x, y in zip(orders, xs, ys, strict=True):
-            torch.index_select(inputs, 0, order, out=x)
-            torch.index_select(labels, 0, order, out=y)
-        return xs, ys
-
-    def _run_step(self, lr: float, inputs: list[Tensor], labels: list[Tensor]):
-        step = self.step
-        if not isinstance(step, CompiledStep) or step.compiled:
-            return step(self.params, self.state, lr, inputs, labels)
-        started = time.perf_counter()
-        try:
-            losses = step(self.params, self.state, lr, inputs, labels)
-        except CompileError as error:
-            step.sync()  # whatever it did so far, then on in eager mode
-            self.step, self.path = self.eager, f"eager (compile failed: {error})"
-            logger.warning(
-                "training.compile: the compiled step failed, training eagerly: %s",
-                error,
-            )
-            return self.eager(self.params, self.state, lr, inputs, labels)
-        self.compile_seconds += time.perf_counter() - started
-        self.path = "compiled"
-        return losses
-
-    def run_epoch(
-        self, inputs: Tensor, labels: Tensor, orders: Tensor, progress: tqdm
-    ) -> list[float]:
-        """Train one epoch; return each copy's mean training loss."""
-        xs, ys = self._gather(inputs, labels, orders)
-        self.copies.train()
-        (group,) = self.optimizer.param_groups
-        size, total = self.batch_size, len(inputs)
-        losses = []
-        with warnings.catch_warnings():
-            # The step applies Adam's functional form, so the scheduler never
-            # sees optimizer.step() being called.
-            warnings.filterwarnings("ignore", "Detected call of `lr_scheduler.step")
-            for start in range(0, total, size):
-                batch = slice(start, start + size)
-                losses.append(
-                    self._run_step(
-                        group["lr"], [x[batch] for x in xs], [y[batch] for y in ys]
-                    )
-                    * min(size, total - start)
-                )
-                if self.schedule is not None:
-                    self.schedule.step()
+            if schedule is not None:
+                schedule.step()
+            if progress is not None:
                 progress.update(1)
-        if isinstance(self.step, CompiledStep):
-            self.step.sync()
-        # kept on the device until here: no host sync per step
-        return (torch.stack(losses).sum(0) / total).tolist()
+    # kept on the device until here: no host sync per step
+    return (torch.stack(losses).sum(0) / total).tolist()
 
 
 def learning_rate_schedule(
@@ -298,40 +248,6 @@ def learning_rate_schedule(
         cycle_momentum=False,
         div_factor=START_DIVISOR,
         final_div_factor=END_DIVISOR / START_DIVISOR,
-    )
-
-
-@torch.inference_mode()
-def evaluate_copies(
-    copies: ModelCopies, objective: Objective, inputs: Tensor, labels: Tensor
-) -> list[tuple[float, float]]:
-    """(loss, accuracy) of each copy on the same labelled set."""
-    copies.train(False)
-    logits = torch.cat(
-        [copies.logits(chunk) for chunk in inputs.split(EVAL_BATCH_SIZE)], dim=1
-    )
-    copies.train()
-    return [
-        (
-            objective.loss(logits[k], labels).item(),
-            (objective.predict(logits[k]) == labels).double().mean().item(),
-        )
-        for k in range(len(copies))
-    ]
-
-
-def _num_outputs(copies: ModelCopies, sample: Tensor) -> int:
-    with torch.inference_mode():
-        return copies.logits(sample[:1]).shape[-1]
-
-
-def _memory_format(model: nn.Module, device: torch.device) -> torch.memory_format:
-    """channels_last for convolutions on the CPU: oneDNN's fast layout there."""
-    has_conv = any(isinstance(m, nn.Conv2d) for m in model.modules())
-    return (
-        torch.channels_last
-        if has_conv and device.type == "cpu"
-        else torch.contiguous_format
     )
 
 

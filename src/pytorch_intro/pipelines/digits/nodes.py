@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from pydantic import NonNegativeInt
 
 from pytorch_intro.data.mnist import DigitsDataConfig, DigitSet, select_digits
-from pytorch_intro.data.mnist import normalize_images as _normalize
-from pytorch_intro.models import Checkpoint, model_from_checkpoint
 from pytorch_intro.reporting import plot_misclassified
-from pytorch_intro.reporting.results import VariantResults, combine_runs
-from pytorch_intro.reporting.sections.digits import Data, Results, data_line
-from pytorch_intro.serving import Servable, export_servable, fingerprint
 from pytorch_intro.training import most_confident_errors
-from pytorch_intro.validation import check
 
 
 def load_digits(
@@ -30,13 +23,11 @@ def load_digits(
     return select_digits(mnist, mnist_subset, DigitsDataConfig.model_validate(data))
 
 
-def normalize_images(
-    train_digits: DigitSet, test_digits: DigitSet
-) -> tuple[dict, dict]:
-    """uint8 images in 0..255 to float32 in [-1, 1], as the models' input sets."""
+def label_digits(train_digits: DigitSet, test_digits: DigitSet) -> tuple[dict, dict]:
+    """The digits as the template's labelled sets: raw images (0..255), labels."""
     return tuple(
         {
-            "samples": _normalize(digits["images"]),
+            "samples": digits["images"],
             "annotations": digits["labels"],
             "source": digits["source"],
         }
@@ -48,7 +39,10 @@ def plot_misclassified_digits(
     predictions: pd.DataFrame, test_digits: DigitSet, title: str, count: int
 ) -> Figure:
     """The test digits misclassified with the highest confidence."""
-    count = check("misclassified_count", count, NonNegativeInt)
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        raise ValueError(
+            f"digits.misclassified_count must be an integer >= 0, got {count!r}"
+        )
     labels = predictions["annotation"].to_numpy()
     predicted = predictions["prediction"].to_numpy()
     confidence = predictions["probability"].to_numpy()
@@ -59,17 +53,6 @@ def plot_misclassified_digits(
         predicted[index],
         confidence[index],
         f"{title}: most confident errors",
-    )
-
-
-def package_model(model: Checkpoint, test_digits: DigitSet) -> Servable:
-    """The trained model as users call it: 28x28 grey values 0..255 in, class
-    probabilities out (the normalisation inside), exported."""
-    return export_servable(
-        model_from_checkpoint(model),
-        test_digits["images"][:2],
-        kind="digits",
-        eval_data=fingerprint(test_digits["images"], test_digits["labels"]),
     )
 
 
@@ -85,22 +68,3 @@ def describe_digits(train_digits: DigitSet, test_digits: DigitSet) -> dict[str, 
         ).tolist(),
         "test_class_counts": np.bincount(test_digits["labels"], minlength=10).tolist(),
     }
-
-
-def collect_digits_results(
-    identity: dict[str, Any],
-    data: dict[str, Any],
-    earlier: Results | None,
-    *,
-    known: Collection[str],
-    **variants: VariantResults,
-) -> Results:
-    """The digits pipeline's results for the report: data and variants.
-
-    ``variants`` are this run's; the ``known`` variants it did not train are
-    kept from the ``earlier`` results (the latest saved), each with its own run.
-    """
-    results = Results(
-        identity=identity, data=Data.model_validate(data), variants=variants
-    )
-    return combine_runs(results, earlier, data_line(results), known)

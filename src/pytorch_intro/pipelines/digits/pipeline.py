@@ -1,8 +1,8 @@
 """The digit classifier: linear, MLP and CNN on MNIST.
 
-Shared steps (choosing the data source, normalising) live in the ``digits``
-namespace; each model variant is the train/evaluate/track template in
-``digits.<variant>``, evaluated on the 10,000 test images every epoch.
+Shared steps (choosing the data source) live in the ``digits`` namespace; each
+model variant is the train/evaluate/track template in ``digits.<variant>``
+(normalising the images first), evaluated on the 10,000 test images every epoch.
 """
 
 from __future__ import annotations
@@ -12,14 +12,12 @@ from collections.abc import Iterable
 from kedro.pipeline import Node, Pipeline
 
 from pytorch_intro.pipelines.digits.nodes import (
-    collect_digits_results,
     describe_digits,
+    label_digits,
     load_digits,
-    normalize_images,
-    package_model,
     plot_misclassified_digits,
 )
-from pytorch_intro.train_eval import bind, instantiate
+from pytorch_intro.train_eval import instantiate, results_node
 
 # Adding a variant: a block `digits.<name>` (model, title) in
 # parameters_digits.yml and its name here.
@@ -36,10 +34,10 @@ def _data_pipeline() -> Pipeline:
                 name="load_digits",
             ),
             Node(
-                normalize_images,
+                label_digits,
                 ["train_digits", "test_digits"],
                 ["train_set", "test_set"],
-                name="normalize_images",
+                name="label_digits",
             ),
             Node(
                 describe_digits,
@@ -53,27 +51,19 @@ def _data_pipeline() -> Pipeline:
 
 
 def _misclassified_pipeline() -> Pipeline:
-    return Pipeline(
-        [
-            Node(
-                plot_misclassified_digits,
-                [
-                    "predictions",
-                    "test_digits",
-                    "params:title",
-                    "params:misclassified_count",
-                ],
-                "misclassified",
-                name="plot_misclassified_digits",
-            ),
-            Node(
-                package_model,
-                ["model", "test_digits"],
-                "servable",
-                name="package_model",
-            ),
-        ]
+    inputs = [
+        "predictions",
+        "test_digits",
+        "params:title",
+        "params:misclassified_count",
+    ]
+    node = Node(
+        plot_misclassified_digits,
+        inputs,
+        "misclassified",
+        name="plot_misclassified_digits",
     )
+    return Pipeline([node])
 
 
 def create_pipeline(variants: Iterable[str] = VARIANTS, **kwargs) -> Pipeline:
@@ -89,20 +79,12 @@ def create_pipeline(variants: Iterable[str] = VARIANTS, **kwargs) -> Pipeline:
                 "valid_set": "digits.test_set",
                 "test_digits": "digits.test_digits",
             },
+            features="pixels",
+            kind="digits",
             extra=_misclassified_pipeline(),
             shared=("training", "misclassified_count"),
             figures=("misclassified",),
         )
-    results = Node(
-        bind(collect_digits_results, known=VARIANTS),
-        {
-            "identity": "run_identity",
-            "data": "digits.data_description",
-            "earlier": "digits_results_latest",
-        }
-        | {variant: f"digits.{variant}.report_entry" for variant in variants},
-        "digits_results",
-        name="collect_results",
-        namespace="digits",
+    return pipeline + results_node(
+        "digits", variants, known=VARIANTS, data="digits.data_description"
     )
-    return pipeline + Pipeline([results])

@@ -2,37 +2,24 @@
 
 from __future__ import annotations
 
-import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, get_args
 
 from pydantic import Field, field_validator, model_validator
 
 from pytorch_intro.data.prediction_inputs import ACCEPTED, Kind
 from pytorch_intro.validation import Config, ConfigError
 
-_VARIANT = re.compile(r"^\w+\.\w+$")
-
 
 class PredictConfig(Config):
-    """What to predict, with which model, and how much of it to draw.
-
-    Attributes:
-        input: the path to predict (see ``ACCEPTED``); set on the command line.
-        model: an MLflow model URI; default: ``default_models`` of the input's kind.
-        run_id: with ``variant``: the model that variant of this training run
-            (a ``kedro run``'s MLflow run id) logged.
-        variant: ``<problem>.<variant>``, e.g. ``digits.cnn``.
-        default_models: the model URI for ``digits`` and for ``points``.
-        figure_max_images: the digits figure shows at most this many images.
-    """
-
-    section = "predict"
+    """What to predict (``input``, set on the command line), with which model (an
+    MLflow ``model`` URI, a training ``run_id`` and its ``variant``, or else the
+    ``default_models`` URI of the input's kind), and how many digits to draw."""
 
     input: str | None = None
     model: Annotated[str, Field(min_length=1)] | None = None
     run_id: Annotated[str, Field(min_length=1)] | None = None
-    variant: str | None = None
-    default_models: dict[Literal["digits", "points"], str]
+    variant: Annotated[str, Field(pattern=r"^\w+\.\w+$")] | None = None
+    default_models: dict[str, str]
     figure_max_images: Annotated[int, Field(ge=1)] = 100
 
     @field_validator("input", "run_id", mode="before")
@@ -43,20 +30,10 @@ class PredictConfig(Config):
             return str(value)
         return value
 
-    @field_validator("variant")
-    @classmethod
-    def _problem_and_variant(cls, value: str | None) -> str | None:
-        if value is not None and not _VARIANT.match(value):
-            raise ConfigError(
-                f"predict.variant={value!r} must be <problem>.<variant>, e.g. "
-                "digits.cnn or simple2d.polar_linear"
-            )
-        return value
-
     @model_validator(mode="after")
     def _one_model(self) -> PredictConfig:
         if self.model is not None and self.run_id is not None:
-            raise ConfigError(
+            raise ValueError(
                 "predict.model and predict.run_id are both set: choose one (a model "
                 "URI, or a training run with predict.variant)"
             )
@@ -64,14 +41,13 @@ class PredictConfig(Config):
             given, needed = (
                 ("run_id", "variant") if self.variant is None else ("variant", "run_id")
             )
-            raise ConfigError(
+            raise ValueError(
                 f"predict.{given} needs predict.{needed}: the model of a training "
                 "run's variant is named by both (e.g. predict.run_id=<the run's id> "
                 "and predict.variant=digits.cnn)"
             )
-        missing = {"digits", "points"} - set(self.default_models)
-        if missing:
-            raise ConfigError(
+        if missing := set(get_args(Kind)) - set(self.default_models):
+            raise ValueError(
                 f"predict.default_models needs a model URI for {', '.join(sorted(missing))}"
             )
         return self

@@ -52,13 +52,8 @@ def predict_classes(
     model = load_model(**request, kind=inputs.kind)
     probabilities = np.stack(model.predict(inputs.model_input())["probabilities"])
     described = request.get("uri") or f"{request['variant']} of run {request['run_id']}"
-    logger.info(
-        "Predicted %d %s from %s with %s",
-        len(inputs.names),
-        inputs.kind,
-        inputs.source,
-        described,
-    )
+    what = f"{len(inputs.names)} {inputs.kind} from {inputs.source}"
+    logger.info("Predicted %s with %s", what, described)
     return prediction_table(inputs, probabilities), described
 
 

@@ -1,10 +1,5 @@
-"""The predict pipeline: a trained model's classes for a user's inputs.
-
-``kedro run --pipelines=predict --params=predict.input=PATH`` reads PATH (a
-folder of digit images, an MNIST IDX file or a CSV of 2D points), loads the
-model (by default the registered champion for that kind of input) and writes
-the predictions (a CSV) and a figure of the inputs with their classes.
-"""
+"""``kedro run --pipelines=predict --params=predict.input=PATH``: a trained
+model's classes (by default the champion for the input's kind) and a figure."""
 
 from __future__ import annotations
 

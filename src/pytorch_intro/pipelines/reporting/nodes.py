@@ -19,10 +19,9 @@ def plot_accuracy_overview(**results: ProblemResults | None) -> Figure:
 
 
 def write_report(
-    identity: dict[str, Any],
-    accuracy_overview: bytes,
-    **results: ProblemResults | None,
+    identity: dict[str, Any], accuracy_overview: str, **results: ProblemResults | None
 ) -> tuple[str, str]:
-    """The report as Markdown, and that Markdown as self-contained HTML."""
-    markdown = to_markdown(build_report(identity, results, accuracy_overview))
-    return markdown, to_html(markdown)
+    """The report as Markdown and as one self-contained HTML page
+    (``accuracy_overview``: the figure's PNG file)."""
+    document = build_report(identity, results, accuracy_overview)
+    return to_markdown(document), to_html(document)

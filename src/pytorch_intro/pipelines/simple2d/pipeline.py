@@ -1,8 +1,8 @@
 """The 2D classifier: points in an inner disc vs an outer ring.
 
-Shared steps (data, decision grid, polar transform) live in the ``simple2d``
-namespace; each model variant is the train/evaluate/track template in
-``simple2d.<variant>``.
+Shared steps (data, decision grid) live in the ``simple2d`` namespace; each
+model variant is the train/evaluate/track template in ``simple2d.<variant>``,
+on the features (x, y) or the polar (r, phi) that its preprocessing makes.
 """
 
 from __future__ import annotations
@@ -12,15 +12,12 @@ from collections.abc import Iterable, Mapping
 from kedro.pipeline import Node, Pipeline
 
 from pytorch_intro.pipelines.simple2d.nodes import (
-    collect_simple2d_results,
-    compute_polar_features,
     describe_point_sets,
     generate_point_sets,
     make_decision_grid,
-    package_model,
     plot_decision_boundary,
 )
-from pytorch_intro.train_eval import bind, instantiate
+from pytorch_intro.train_eval import bind, instantiate, results_node
 
 # Variant name -> the features it trains on ("xy" or "polar"). Adding a variant:
 # a block `simple2d.<name>` (model, title) in parameters_simple2d.yml and a line here.
@@ -41,14 +38,8 @@ def _data_pipeline(source: str) -> Pipeline:
             name="make_decision_grid",
         ),
         Node(
-            compute_polar_features,
-            [f"{source}_train", f"{source}_valid", "grid_xy"],
-            ["train_polar", "valid_polar", "grid_polar"],
-            name="compute_polar_features",
-        ),
-        Node(
             bind(describe_point_sets, origin=source),
-            [f"{source}_train", f"{source}_valid", "valid_polar"]
+            [f"{source}_train", f"{source}_valid"]
             + (["params:generator"] if source == "generated" else []),
             ["point_sets_figure", "point_sets_description"],
             name="describe_point_sets",
@@ -67,40 +58,14 @@ def _data_pipeline(source: str) -> Pipeline:
     return Pipeline(nodes, namespace="simple2d")
 
 
-def _results_pipeline(variants: Mapping[str, str]) -> Pipeline:
+def _boundary_pipeline() -> Pipeline:
     node = Node(
-        bind(collect_simple2d_results, features=dict(variants), known=tuple(VARIANTS)),
-        {
-            "identity": "run_identity",
-            "earlier": "simple2d_results_latest",
-            "data": "simple2d.point_sets_description",
-            "point_sets": "simple2d.point_sets_figure",
-        }
-        | {variant: f"simple2d.{variant}.report_entry" for variant in variants},
-        "simple2d_results",
-        name="collect_results",
-        namespace="simple2d",
+        plot_decision_boundary,
+        ["servable", "grid_points", "valid_set", "params:title"],
+        "decision_boundary",
+        name="plot_decision_boundary",
     )
     return Pipeline([node])
-
-
-def _boundary_pipeline(features: str) -> Pipeline:
-    return Pipeline(
-        [
-            Node(
-                plot_decision_boundary,
-                ["model", "grid_set", "grid_points", "valid_points", "params:title"],
-                "decision_boundary",
-                name="plot_decision_boundary",
-            ),
-            Node(
-                bind(package_model, features=features),
-                ["model", "valid_points"],
-                "servable",
-                name="package_model",
-            ),
-        ]
-    )
 
 
 def create_pipeline(
@@ -127,37 +92,30 @@ def create_pipeline(
                 f"{', '.join(VARIANTS)}"
             )
         variants = {name: VARIANTS[name] for name in variants}
-    features = {
-        "xy": (
-            f"simple2d.{source}_train",
-            f"simple2d.{source}_valid",
-            "simple2d.grid_xy",
-        ),
-        "polar": (
-            "simple2d.train_polar",
-            "simple2d.valid_polar",
-            "simple2d.grid_polar",
-        ),
-    }
     pipeline = _data_pipeline(source)
-    for variant, feature_space in variants.items():
-        if feature_space not in features:
+    for variant, features in variants.items():
+        if features not in ("xy", "polar"):
             raise ValueError(
-                f"variant {variant!r} uses features {feature_space!r}; "
-                f"choose one of: {', '.join(features)}"
+                f"variant {variant!r} uses features {features!r}; "
+                "choose one of: xy, polar"
             )
-        train_set, valid_set, grid_set = features[feature_space]
         pipeline += instantiate(
             "simple2d",
             variant,
             inputs={
-                "train_set": train_set,
-                "valid_set": valid_set,
-                "grid_set": grid_set,
+                "train_set": f"simple2d.{source}_train",
+                "valid_set": f"simple2d.{source}_valid",
                 "grid_points": "simple2d.grid_xy",
-                "valid_points": f"simple2d.{source}_valid",
             },
-            extra=_boundary_pipeline(feature_space),
+            features=features,
+            kind="points",
+            extra=_boundary_pipeline(),
             figures=("decision_boundary",),
         )
-    return pipeline + _results_pipeline(variants)
+    return pipeline + results_node(
+        "simple2d",
+        variants,
+        known=VARIANTS,
+        data="simple2d.point_sets_description",
+        figures={"point_sets": "simple2d.point_sets_figure"},
+    )

@@ -1,9 +1,10 @@
-"""The digit classifier's section: linear, MLP and CNN on MNIST."""
+"""The digit classifier's section: linear, MLP and CNN on the digits data set."""
 
 from __future__ import annotations
 
 import itertools
-from typing import Literal
+import os
+from typing import ClassVar, Literal
 
 from pydantic import NonNegativeInt, PositiveInt, model_validator
 
@@ -30,9 +31,7 @@ from pytorch_intro.reporting.results import (
     check_class_counts,
 )
 
-ORDER = 20
-TITLE = "Digit classifier"
-RUN_COMMAND = "kedro run --pipelines=digits"
+COMPARISON = ["variant", "test accuracy", "parameters", "s/epoch", "largest confusion"]
 
 
 class Data(Container):
@@ -51,17 +50,76 @@ class Data(Container):
         check_class_counts(self.test_class_counts, self.n_test, "test_class_counts")
         return self
 
+    @property
+    def name(self) -> str:
+        """The data set's name: what both sources share before their own parts
+        (``MNIST subset (...), train part`` -> ``MNIST subset (...)``)."""
+        sources = [self.train_source + ",", self.test_source + ","]
+        shared = os.path.commonprefix(sources).rpartition(",")[0]
+        return shared or " / ".join(dict.fromkeys(s[:-1] for s in sources))
+
 
 class Results(ProblemResults[Data]):
     problem: Literal["digits"] = "digits"
+    title: ClassVar[str] = "Digit classifier"
+    order: ClassVar[int] = 20
 
+    def data_line(self) -> str:
+        """E.g. "MNIST (canonical files) (60,000 train / 10,000 test)"."""
+        data = self.data
+        return f"{data.train_source} ({count(data.n_train)} train / {count(data.n_test)} test)"
 
-def data_line(results: Results) -> str:
-    """E.g. "MNIST (canonical files) (60,000 train / 10,000 test)"."""
-    data = results.data
-    return (
-        f"{data.train_source} ({count(data.n_train)} train / {count(data.n_test)} test)"
-    )
+    def write(self, document: Document) -> None:
+        """The section: data, comparison, each variant in detail, conclusions."""
+        data, variants = self.data, self.variants.values()
+        counts = enumerate(data.test_class_counts)
+        classes = ", ".join(f"{digit}: {count(n)}" for digit, n in counts)
+        document.add(
+            Heading(f"Digit classifier: {data.name}"),
+            Heading("Data", 3),
+            Paragraph(
+                f"{self.data_line()}. Images are 28x28 grey levels 0..255, "
+                f"normalised to [-1, 1] as x / 127.5 - 1; test-set classes: {classes}."
+            ),
+            Heading("Comparison", 3),
+            Table(
+                COMPARISON,
+                [
+                    [
+                        v.title,
+                        pct(v.accuracy) + seed_spread(v),
+                        count(v.n_params),
+                        f"{v.seconds_per_epoch:.2f}",
+                        v.top_confusions[0].text if v.top_confusions else "none",
+                    ]
+                    for v in variants
+                ],
+                "lrrrl",
+            ),
+        )
+        for variant in variants:
+            title, confusions = variant.title, variant.top_confusions
+            variant_section(document, variant)
+            document.add(
+                Paragraph("**Parameter count, layer by layer:**"),
+                *parameter_table(variant),
+                figure(
+                    variant,
+                    "confusion_heatmap",
+                    f"{title}: confusion matrix (rows: true digit, columns: predicted).",
+                    620,
+                ),
+                Paragraph("**Largest confusions** (true digit predicted as another):")
+                if confusions
+                else None,
+                BulletList([c.text for c in confusions]) if confusions else None,
+                figure(
+                    variant,
+                    "misclassified",
+                    f"{title}: the test digits misclassified with the highest confidence.",
+                ),
+            )
+        document.add(Heading("What the numbers show", 3), BulletList(conclusions(self)))
 
 
 def conclusions(results: Results) -> list[str]:
@@ -72,11 +130,11 @@ def conclusions(results: Results) -> list[str]:
         best = max(variants, key=lambda v: v.accuracy)
         lines.append(
             f"Best test accuracy: **{best.title}**, "
-            f"{pct(best.accuracy)} ({count(best.summary.n_params)} parameters)."
+            f"{pct(best.accuracy)} ({count(best.n_params)} parameters)."
         )
     for a, b in itertools.permutations(variants, 2):
         pa, pb = a.accuracy, b.accuracy
-        na, nb = a.summary.n_params, b.summary.n_params
+        na, nb = a.n_params, b.n_params
         if not differs(pa, a.n_eval, pb, b.n_eval):
             if pa > pb:  # each pair once
                 lines.append(
@@ -107,66 +165,3 @@ def conclusions(results: Results) -> list[str]:
         )
     lines += still_improving_claims(variants)
     return lines
-
-
-def write(document: Document, results: Results) -> None:
-    """The section: data, comparison, each variant in detail, conclusions."""
-    data, variants = results.data, results.variants
-    document.add(
-        Heading("Digit classifier: MNIST"),
-        Heading("Data", 3),
-        Paragraph(
-            f"{data_line(results)}. Images are 28x28 grey levels "
-            f"0..255, normalised to [-1, 1] as x / 127.5 - 1; test-set classes: "
-            + ", ".join(
-                f"{digit}: {count(n)}" for digit, n in enumerate(data.test_class_counts)
-            )
-            + "."
-        ),
-        Heading("Comparison", 3),
-        Table(
-            ["variant", "test accuracy", "parameters", "s/epoch", "largest confusion"],
-            [
-                [
-                    v.title,
-                    pct(v.accuracy) + seed_spread(v),
-                    count(v.summary.n_params),
-                    f"{v.seconds_per_epoch:.2f}",
-                    v.top_confusions[0].text if v.top_confusions else "none",
-                ]
-                for v in variants.values()
-            ],
-            "lrrrl",
-        ),
-    )
-    for variant in variants.values():
-        title = variant.title
-        variant_section(document, variant)
-        document.add(
-            Paragraph("**Parameter count, layer by layer:**"),
-            *parameter_table(variant),
-        )
-        heatmap = figure(
-            variant,
-            "confusion_heatmap",
-            f"{title}: confusion matrix (rows: true digit, columns: predicted).",
-            620,
-        )
-        if heatmap:
-            document.add(heatmap)
-        if variant.top_confusions:
-            document.add(
-                Paragraph("**Largest confusions** (true digit predicted as another):"),
-                BulletList([c.text for c in variant.top_confusions]),
-            )
-        errors = figure(
-            variant,
-            "misclassified",
-            f"{title}: the test digits misclassified with the highest confidence.",
-        )
-        if errors:
-            document.add(errors)
-    document.add(
-        Heading("What the numbers show", 3),
-        BulletList(conclusions(results)),
-    )

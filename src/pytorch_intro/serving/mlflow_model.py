@@ -1,7 +1,8 @@
 """The code of the project's MLflow models (an MLflow "model from code").
 
 MLflow stores this file, as text, in every logged model and runs it when the
-model is loaded (``mlflow.pyfunc.load_model``, ``mlflow models serve``): it
+model is loaded (``mlflow.pyfunc.load_model``, ``mlflow models serve``); the
+project itself never imports it. It
 defines a ``PythonModel`` that reads the model's network from its ``.pt2``
 artifact with ``torch.export.load``. Nothing is unpickled on the way, and the
 model needs torch, numpy, pandas and MLflow, not this project's package.
@@ -36,7 +37,10 @@ class ExportedClassifier(mlflow.pyfunc.PythonModel):
     def load_context(self, context) -> None:
         self.network = torch.export.load(context.artifacts["program"]).module()
 
-    def predict(self, context, model_input, params=None) -> pd.DataFrame:
+    # MLflow hands a DataFrame (points) or, for a tensor signature, an ndarray
+    # (digits) through unchanged: a hint from its no-inference list keeps the
+    # signature's schema enforcement (any other hint would replace it).
+    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         if isinstance(model_input, pd.DataFrame):
             model_input = model_input[["x", "y"]].to_numpy()
         # a writable C-ordered copy: a DataFrame's values may come column-major,
@@ -65,7 +69,4 @@ def predictions(probabilities: np.ndarray) -> pd.DataFrame:
     )
 
 
-# MLflow runs this file to load a model; the project imports it (for
-# ``predictions``) under its package name, and then sets no model.
-if __name__ != "pytorch_intro.hooks.mlflow_model":
-    mlflow.models.set_model(ExportedClassifier())
+mlflow.models.set_model(ExportedClassifier())
