@@ -26,6 +26,7 @@ from kedro.validation import ParameterValidator
 from matplotlib.figure import Figure
 from xdist.scheduler import LoadFileScheduling
 
+from pytorch_intro.internals import UPSTREAM_WARNINGS
 from pytorch_intro.runner import VariantRunner
 from pytorch_intro.settings import CONFIG_LOADER_ARGS
 
@@ -68,6 +69,13 @@ LONGEST_FIRST = [
     "test_single_variant.py",
     "test_predict.py",
 ]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The upstream warnings ignored, after pyproject's ``error`` (the one list)."""
+    for message, category, _ in UPSTREAM_WARNINGS:
+        name = f"{category.__module__}.{category.__qualname__}"
+        config.addinivalue_line("filterwarnings", f"ignore:{message}:{name}")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list) -> None:

@@ -24,8 +24,9 @@ PAYLOAD = random.Random(0).randbytes(200_000)
 OTHER = random.Random(1).randbytes(len(PAYLOAD))
 DIGEST = hashlib.sha256(PAYLOAD).hexdigest()
 TRUNCATED_AT = 1000
-# Small but comfortably above loopback latency, so only /slow ever times out.
-TIMEOUT = 0.3
+# Generous: a loaded machine never times out a local server that answers. The
+# timeout tests wait for /slow, which never answers, for SLOW_TIMEOUT.
+TIMEOUT, SLOW_TIMEOUT = 30.0, 2.0
 
 
 def _send(handler: BaseHTTPRequestHandler, body: bytes, length: int | None = None):
@@ -237,7 +238,11 @@ def test_existing_destination_is_never_overwritten(server, tmp_path):
 def test_timeout_moves_on_to_the_next_mirror(server, tmp_path, caplog):
     destination = tmp_path / "data.bin"
     with caplog.at_level(logging.WARNING, logger=download.__name__):
-        _fetch([server.url("/slow"), server.url("/good")], destination)
+        _fetch(
+            [server.url("/slow"), server.url("/good")],
+            destination,
+            timeout=SLOW_TIMEOUT,
+        )
     assert destination.read_bytes() == PAYLOAD
     assert server.hits == Counter({"/slow": 1, "/good": 1})
     warnings = [r.getMessage() for r in caplog.records]
@@ -247,7 +252,7 @@ def test_timeout_moves_on_to_the_next_mirror(server, tmp_path, caplog):
 def test_timeout_on_every_mirror_says_timed_out(server, tmp_path):
     destination = tmp_path / "data.bin"
     with pytest.raises(DownloadError, match="timed out"):
-        _fetch([server.url("/slow")], destination)
+        _fetch([server.url("/slow")], destination, timeout=SLOW_TIMEOUT)
     assert not destination.exists() and _leftovers(tmp_path) == []
 
 

@@ -1,5 +1,7 @@
 """The variant-runs hook on a tiny pipeline, without a Kedro session."""
 
+import logging
+
 import mlflow
 import pandas as pd
 import pytest
@@ -9,7 +11,8 @@ from kedro.runner import SequentialRunner
 from kedro_datasets.text import TextDataset
 from mlflow.tracking import MlflowClient
 
-from pytorch_intro.hooks import RunInterrupted, VariantRunsHook
+from pytorch_intro.hooks import RunGuardHook, RunInterrupted, VariantRunsHook
+from pytorch_intro.hooks.run_guard import _HANDLE_ERROR
 from pytorch_intro.internals import create_hook_manager
 from tests.test_report import LINEAR
 from tests.test_report import variant as variant_record
@@ -187,3 +190,27 @@ def test_an_interrupted_run_and_its_open_variant_are_marked_killed(tracking):
         "toy.stopped": "KILLED",
     }
     assert client.get_run(parent.info.run_id).info.end_time is not None
+
+
+def test_a_stop_while_a_log_line_is_written_stops_the_run():
+    """logging reports an error in a handler and carries on: a stop signal that
+    lands there must still stop the run (and restore logging afterwards)."""
+
+    class Interrupted(logging.Handler):
+        def emit(self, record):
+            try:
+                raise RunInterrupted("stopped while logging")
+            except Exception:
+                self.handleError(record)
+
+    logger = logging.getLogger("tests.interrupted")
+    logger.addHandler(handler := Interrupted())
+    guard = RunGuardHook()
+    try:
+        guard._install_interrupt_handler()
+        with pytest.raises(RunInterrupted, match="stopped while logging"):
+            logger.warning("an epoch's line")
+    finally:
+        guard.after_pipeline_run()
+        logger.removeHandler(handler)
+    assert logging.Handler.handleError is _HANDLE_ERROR

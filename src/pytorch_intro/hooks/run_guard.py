@@ -6,6 +6,7 @@ import contextlib
 import logging
 import os
 import signal
+import sys
 import threading
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -154,6 +155,7 @@ class RunGuardHook:
         for signum, handler in self._previous_handlers.items():
             signal.signal(signum, handler)
         self._previous_handlers = {}
+        logging.Handler.handleError = _HANDLE_ERROR
 
     on_pipeline_error = after_pipeline_run
 
@@ -164,6 +166,9 @@ class RunGuardHook:
                 signum: signal.signal(signum, self._on_interrupt)
                 for signum in STOP_SIGNALS
             }
+            # A stop that lands while a log line is written must stop the run,
+            # not be reported as a logging error and swallowed.
+            logging.Handler.handleError = _reraise_interrupted
 
     def _on_interrupt(self, signum: int, frame: Any) -> None:
         self.after_pipeline_run()  # a second Ctrl-C gets Python's default behaviour
@@ -180,6 +185,16 @@ class RunGuardHook:
             "untouched, and this run's MLflow runs are marked KILLED. Run "
             "`kedro run` again to start over."
         )
+
+
+_HANDLE_ERROR = logging.Handler.handleError
+
+
+def _reraise_interrupted(handler: logging.Handler, record: logging.LogRecord) -> None:
+    """``logging.Handler.handleError``, except for :class:`RunInterrupted`."""
+    if isinstance(sys.exc_info()[1], RunInterrupted):
+        raise  # noqa: PLE0704 - handleError runs inside the handler's except block
+    _HANDLE_ERROR(handler, record)
 
 
 @contextlib.contextmanager
