@@ -1,1 +1,1 @@
-"""Pure NumPy data code: generators, validation and feature transforms."""
+"""Pure NumPy data code: generators, readers and validation."""

@@ -1,4 +1,4 @@
-"""Digits in MNIST's IDX files, checked by digest; the offline subset; normalisation.
+"""Digits in MNIST's IDX files, checked by digest, and the offline subset.
 
 A digit set is a dict: ``images`` (N, 28, 28) uint8 in 0..255, ``labels`` (N,)
 int64 in 0..9 and ``source``, a short description of where it came from.

@@ -151,11 +151,14 @@ class RunGuardHook:
 
     @hook_impl
     def after_pipeline_run(self) -> None:
-        """Give the stop signals their previous handlers back."""
+        """Give the stop signals their previous handlers back, and logging its own."""
+        self._restore_signal_handlers()
+        logging.Handler.handleError = _HANDLE_ERROR
+
+    def _restore_signal_handlers(self) -> None:
         for signum, handler in self._previous_handlers.items():
             signal.signal(signum, handler)
         self._previous_handlers = {}
-        logging.Handler.handleError = _HANDLE_ERROR
 
     on_pipeline_error = after_pipeline_run
 
@@ -171,7 +174,7 @@ class RunGuardHook:
             logging.Handler.handleError = _reraise_interrupted
 
     def _on_interrupt(self, signum: int, frame: Any) -> None:
-        self.after_pipeline_run()  # a second Ctrl-C gets Python's default behaviour
+        self._restore_signal_handlers()  # a second Ctrl-C: Python's default
         self._interrupted = (STOP_SIGNALS[signum], self._node or "start-up")
         if self._saving == 0:
             self._raise_interrupted()
