@@ -84,6 +84,11 @@ def test_default_run_records_all_six_variants_as_mlflow_runs(finished_project):
         assert (params["epochs"], params["batch_size"], params["lr"]) == expected
         assert params["seed"] == "0"
         assert '"name":' in params["architecture"]
+        assert params["features"] == (
+            "pixels"
+            if problem == "digits"
+            else ("polar" if "polar" in variant else "xy")
+        )
         epochs = int(params["epochs"])
         for key in ("train_loss", "val_loss", "val_accuracy", "train_seconds"):
             history = client.get_metric_history(run.info.run_id, key)

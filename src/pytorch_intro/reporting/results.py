@@ -147,6 +147,7 @@ class VariantResults(Container):
         confusions = "; ".join(c.text for c in self.top_confusions) or "none"
         return self.training.model_dump() | {
             "title": self.title,
+            "features": self.features,
             "architecture": architecture,
             "n_params": self.n_params,
             "n_train": self.n_train,
