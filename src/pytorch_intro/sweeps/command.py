@@ -7,6 +7,7 @@ Each point is its own ``kedro run`` (Kedro's guidance for distributed runs) on a
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import socket
 import sys
@@ -61,6 +62,9 @@ def main(
         )
     uri = mlflow.get_tracking_uri()
     tracker = SweepTracker(MlflowClient(uri), experiment.experiment_id, name)
+    # the sweep prints a line per point; Dask's INFO lines (start-up, and the
+    # shutdown's closed connections, with tracebacks) would bury them
+    logging.getLogger("distributed").setLevel(logging.WARNING)
     client = Client(
         scheduler
         or LocalCluster(
