@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import pickle
 import random
 import socket
@@ -138,6 +139,10 @@ def test_good_mirror_writes_a_verified_file(server, tmp_path, caplog):
     assert destination.read_bytes() == PAYLOAD
     assert hashlib.sha256(destination.read_bytes()).hexdigest() == DIGEST
     assert _leftovers(destination.parent) == ["data.bin"]  # no temporary file
+    # the mode of any new file here (pooch's temporary file was private)
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert destination.stat().st_mode & 0o777 == 0o666 & ~umask
     assert server.hits == Counter({"/good": 1})
     assert server.agents[0] and "pytorch_intro" in server.agents[0]
     messages = [r.getMessage() for r in caplog.records]

@@ -7,6 +7,7 @@ and only then gives it its name (the temporary file goes, whatever happens).
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -97,6 +98,11 @@ def download_file(
             logger.warning("Download from %s failed: %s", url, error)
             failures.append((url, str(error)))
         else:
+            # pooch's temporary file was private (0600): give it a new file's mode
+            probe = destination.with_name(f".{destination.name}.mode")
+            os.close(os.open(probe, os.O_WRONLY | os.O_CREAT, 0o666))
+            destination.chmod(probe.stat().st_mode & 0o777)
+            probe.unlink()
             logger.info("Verified %s (sha256 %s) from %s", destination, sha256, url)
             return destination
     raise DownloadError(destination, failures)
