@@ -158,3 +158,8 @@ def test_kedro_validates_parameters_before_running_naming_the_key(
 ):
     pipelines = {"simple2d": create_pipeline()}
     assert_rejected_before_running(pipelines, params, f"simple2d.{key}", value, message)
+
+
+def test_a_variant_with_unknown_features_is_refused_when_the_pipeline_is_built():
+    with pytest.raises(ValueError, match="features='xyz'; choose one of: .*polar"):
+        create_pipeline({"mlp": "xyz"})

@@ -92,13 +92,13 @@ def export_servable(
     (batch size free); ``inputs`` and ``labels`` are the raw evaluation set."""
     wrapper = Classifier(model, features).eval()
     example = np.ascontiguousarray(inputs[:2], dtype=np.float32)
+    sample = torch.from_numpy(example)
     program = torch.export.export(
-        wrapper, (torch.from_numpy(example),), dynamic_shapes=({0: Dim("batch")},)
+        wrapper, (sample,), dynamic_shapes=({0: Dim("batch")},)
     )
-    n_classes = len(program.module()(torch.from_numpy(example))[0])
-    return Servable(
-        program, example, kind, list(range(n_classes)), fingerprint(inputs, labels)
-    )
+    with torch.inference_mode():
+        classes = list(range(wrapper(sample).shape[1]))
+    return Servable(program, example, kind, classes, fingerprint(inputs, labels))
 
 
 def save_program(program: ExportedProgram, path: Path) -> None:

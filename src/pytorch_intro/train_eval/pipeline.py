@@ -12,6 +12,7 @@ from functools import partial, update_wrapper
 from kedro.pipeline import Node, Pipeline
 
 from pytorch_intro import reporting
+from pytorch_intro.models.preprocessing import FEATURES
 from pytorch_intro.train_eval import nodes
 
 
@@ -34,6 +35,8 @@ def create_template(features: str, kind: str, figures: Iterable[str] = ()) -> Pi
     numbers and the files of its figures, these and the problem-specific
     ``figures`` made by extra nodes.
     """
+    if features not in FEATURES:
+        raise ValueError(f"features={features!r}; choose one of: {', '.join(FEATURES)}")
     names = ("train_set", "training_step", "metrics", "history", "parameter_counts")
     names += ("confusion_matrix", "top_confusions", "learning_curves")
     record = {name: name for name in (*names, "confusion_heatmap", *figures)} | {

@@ -94,11 +94,6 @@ def create_pipeline(
         variants = {name: VARIANTS[name] for name in variants}
     pipeline = _data_pipeline(source)
     for variant, features in variants.items():
-        if features not in ("xy", "polar"):
-            raise ValueError(
-                f"variant {variant!r} uses features {features!r}; "
-                "choose one of: xy, polar"
-            )
         pipeline += instantiate(
             "simple2d",
             variant,
