@@ -142,12 +142,12 @@ def test_the_mlflow_ui_fits_model_development(store):
         r"__default__ \d{4}-\d\d-\d\d \d\d:\d\d:\d\d", parent.info.run_name
     )
     children = [r for r in runs if r not in parents]
-    spans = sorted(
-        (r.info.start_time, r.info.end_time, r.info.run_name) for r in children
-    )
-    # each child run ends when its variant ends: they follow one another
-    for (_, end, name), (start, _, following) in zip(spans, spans[1:], strict=False):
-        assert end <= start, f"{name} still open when {following} started"
+    # each child run spans its variant, within the run; the variants train at
+    # the same time (the project's runner), so their runs overlap
+    for run in children:
+        assert parent.info.start_time <= run.info.start_time <= run.info.end_time
+        assert run.info.end_time <= parent.info.end_time, run.info.run_name
+    assert len({run.info.end_time for run in children}) == len(children)
     for run in runs:  # which process recorded it: for closing orphaned runs
         assert run.data.tags["pytorch_intro.pid"].isdigit()
         assert run.data.tags["pytorch_intro.host"]

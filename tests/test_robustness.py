@@ -475,12 +475,15 @@ def test_ctrl_c_mid_training_keeps_every_earlier_file_and_marks_the_run_killed(
             break
     output = _flat("".join(lines) + process.communicate(timeout=120)[0])
     assert process.returncode not in (0, None)
-    assert (
-        "RunInterrupted: Run interrupted (Ctrl-C) during node "
-        "'simple2d.linear.train_model'. Files written before the interruption are "
-        "complete, earlier versions are untouched, and this run's MLflow runs are "
-        "marked KILLED." in output
+    # the variants train at the same time: the message names each running node
+    stopped = re.search(
+        r"RunInterrupted: Run interrupted \(Ctrl-C\) during nodes? (.*?)\. Files "
+        r"written before the interruption are complete, earlier versions are "
+        r"untouched, and this run's MLflow runs are marked KILLED\.",
+        output,
     )
+    assert stopped, output[-3000:]
+    assert "'simple2d.linear.train_model'" in stopped[1]
     after = _snapshot(project / "data")
     assert {k: after.get(k) for k in before} == before  # nothing changed or deleted
     new = sorted(set(after) - set(before))
@@ -637,7 +640,8 @@ def test_runs_left_by_a_killed_run_are_closed_at_the_start_of_the_next(tmp_path)
             break
     process.communicate(timeout=60)
     left = {r.info.run_id: r.info.status for r in _runs(project)}
-    assert set(left.values()) == {"RUNNING"} and len(left) == 2  # parent, variant
+    # the parent and the variants started so far (they train at the same time)
+    assert set(left.values()) == {"RUNNING"} and len(left) >= 2
 
     kept, logger = _Kept(), logging.getLogger("pytorch_intro.hooks.orphans")
     with (
@@ -654,5 +658,7 @@ def test_runs_left_by_a_killed_run_are_closed_at_the_start_of_the_next(tmp_path)
         left, "KILLED"
     )
     [message] = kept.messages
-    assert message.startswith("Marked KILLED 2 MLflow run(s) whose process is gone:")
+    assert message.startswith(
+        f"Marked KILLED {len(left)} MLflow run(s) whose process is gone:"
+    )
     assert all(run_id in message for run_id in left)

@@ -12,6 +12,7 @@ import click
 from kedro.framework.cli.project import run as kedro_run
 from kedro.framework.project import pipelines
 
+from pytorch_intro import workers
 from pytorch_intro.hooks.run_guard import check_namespaces
 from pytorch_intro.preflight import PreflightError
 
@@ -31,6 +32,11 @@ def run(**options: Any) -> Any:
         except PreflightError as error:
             raise click.ClickException(str(error)) from None
     options["runner"] = options.get("runner") or DEFAULT_RUNNER
+    names = options.get("pipelines") or [options.get("pipeline") or "__default__"]
+    if options["runner"] == DEFAULT_RUNNER and all(n in pipelines for n in names):
+        nodes = [node for name in names for node in pipelines[name].nodes]
+        if workers.count(nodes) > 1:
+            workers.warm_up()  # the workers' imports overlap Kedro's set-up
     return kedro_run.callback(**options)
 
 
@@ -40,14 +46,21 @@ def run(**options: Any) -> Any:
 @click.option("--workers", type=int, help="LocalCluster workers (default: cores).")
 @click.option("--rerun", is_flag=True, help="Run again the points already FINISHED.")
 @click.option("--env", "-e", help="The Kedro environment.")
+@click.option("--log-models", is_flag=True, help="Log every point's MLflow model too.")
 def sweep(
-    name: str, scheduler: str | None, workers: int | None, rerun: bool, env: str | None
+    name: str,
+    scheduler: str | None,
+    workers: int | None,
+    rerun: bool,
+    env: str | None,
+    log_models: bool,
 ) -> None:
     """Run the sweep NAME (conf/<env>/sweeps/NAME.yml) on a Dask cluster.
 
-    Every point is its own `kedro run --pipelines=... --params=...`, recorded
-    as a child run of the sweep's MLflow run; see docs/sweeps.md.
+    Every point is the variant's pipeline with its --params, run in a warm
+    worker process and recorded as a child run of the sweep's MLflow run; see
+    docs/sweeps.md.
     """
     from pytorch_intro.sweeps.command import main  # noqa: PLC0415 - Dask only here
 
-    main(name, scheduler, workers, rerun, env)
+    main(name, scheduler, workers, rerun, env, log_models)

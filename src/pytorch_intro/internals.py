@@ -17,11 +17,12 @@ from pathlib import Path, PurePath, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from kedro.io import AbstractDataset, AbstractVersionedDataset, Version
-from mlflow.entities import Param
-from mlflow.utils.validation import MAX_PARAM_VAL_LENGTH
 from pandas.errors import Pandas4Warning
 
 if TYPE_CHECKING:
+    from kedro.pipeline import Pipeline
+    from kedro.pipeline.node import Node
+    from mlflow.entities import Param
     from pluggy import PluginManager
 
 #: (message, category, why it is upstream): re-check each on upgrading the
@@ -85,15 +86,20 @@ UPSTREAM_WARNINGS: list[tuple[str, type[Warning], str]] = [
 ]
 
 
+def filter_upstream_warnings() -> None:
+    """Filter :data:`UPSTREAM_WARNINGS` (the project's own warnings still show)."""
+    for message, category, _ in UPSTREAM_WARNINGS:
+        warnings.filterwarnings("ignore", message=message, category=category)
+
+
 def ignore_upstream_warnings() -> None:
-    """Filter :data:`UPSTREAM_WARNINGS` (the project's own warnings still show).
+    """:func:`filter_upstream_warnings`, in a process that runs Kedro's hooks.
 
     MLflow 3.17.2 checks a ``PythonModel``'s type hints under a "once" filter of
     its own, which overrides these: kedro-mlflow 2.0.3's model module is
     imported here, once, with its warnings recorded and dropped.
     """
-    for message, category, _ in UPSTREAM_WARNINGS:
-        warnings.filterwarnings("ignore", message=message, category=category)
+    filter_upstream_warnings()
     with warnings.catch_warnings(record=True):
         import kedro_mlflow.mlflow  # noqa: F401, PLC0415
 
@@ -101,11 +107,13 @@ def ignore_upstream_warnings() -> None:
 #: The longest parameter value MLflow stores (longer ones are cut with a warning,
 #: or refused with ``MLFLOW_TRUNCATE_LONG_VALUES=false``). mlflow 3.17.2:
 #: ``mlflow.utils.validation.MAX_PARAM_VAL_LENGTH`` (6000).
-MAX_PARAM_LENGTH: int = MAX_PARAM_VAL_LENGTH
+MAX_PARAM_LENGTH = 6000  # tests/test_internals.py checks it
 
 
 def mlflow_params(values: dict[str, Any]) -> list[Param]:
     """``values`` as MLflow params, each cut to the length MLflow stores."""
+    from mlflow.entities import Param  # noqa: PLC0415 - not in worker processes
+
     return [Param(str(k), str(v)[:MAX_PARAM_LENGTH]) for k, v in values.items()]
 
 
@@ -184,6 +192,17 @@ def pin_load_version(dataset: Any) -> None:
         if saved is not None:
             dataset._version = Version(saved, saved)
             dataset._clear_version_cache()
+
+
+def release_datasets(
+    node: Node, catalog: Any, load_counts: dict[str, int], pipeline: Pipeline
+) -> None:
+    """Release the datasets no node of ``pipeline`` will load any more, as
+    Kedro's runners do after each node. kedro 1.7.0:
+    ``AbstractRunner._release_datasets``."""
+    from kedro.runner import AbstractRunner  # noqa: PLC0415 - not in workers
+
+    AbstractRunner._release_datasets(node, catalog, load_counts, pipeline)
 
 
 def create_hook_manager() -> PluginManager:

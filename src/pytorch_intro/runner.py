@@ -1,19 +1,28 @@
-"""Kedro's SequentialRunner, running one model variant's nodes after another.
+"""The project's runner: each variant's nodes together, training on every core.
 
 Kedro runs a pipeline level by level, so the variants' nodes interleave and
-each variant's MLflow run spans the whole pipeline. This runner finishes the
-variant (node namespace) it has started before starting another, wherever the
-dependencies allow. ``kedro run`` uses it by default (the project's ``cli.py``).
+each variant's MLflow run spans the whole pipeline. :class:`VariantRunner`
+finishes the variant (node namespace) it has started before starting another,
+wherever the dependencies allow, and trains the variants at the same time in
+worker processes (:mod:`pytorch_intro.workers`). ``kedro run`` uses it by
+default (the project's ``cli.py``).
 """
 
 from __future__ import annotations
 
 import functools
+from collections import Counter
 from collections.abc import Iterable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from typing import Any
 
 from kedro.pipeline import Pipeline
 from kedro.pipeline.node import Node
-from kedro.runner import SequentialRunner
+from kedro.runner import SequentialRunner, Task
+
+from pytorch_intro import workers
+from pytorch_intro.internals import release_datasets
+from pytorch_intro.workers import WORKER_TAG
 
 
 def variant_order(
@@ -85,7 +94,70 @@ class _VariantOrdered(Pipeline):
 
 
 class VariantRunner(SequentialRunner):
-    """``SequentialRunner`` with each variant's nodes run together."""
+    """Kedro's SequentialRunner, with each variant's nodes together and its
+    training in a worker process.
 
-    def _run(self, pipeline: Pipeline, *args, **kwargs) -> None:
-        super()._run(_VariantOrdered(pipeline.nodes), *args, **kwargs)
+    Every node runs in the main thread (hooks, MLflow, the files it saves)
+    except those tagged :data:`WORKER_TAG` (the template's ``train_model``):
+    their function runs in a pool of worker processes, one per core, as soon as
+    their inputs exist, while the main thread goes on with the nodes that are
+    ready; Kedro's hooks for such a node (and its outputs' saving) run when its
+    result is back. With one core, or fewer than two such nodes, it is the
+    SequentialRunner in :func:`variant_order`.
+
+    Args:
+        is_async: load and save each node's datasets in threads (as Kedro's).
+        max_workers: at most this many worker processes (default: one per
+            core; ``kedro run --runner-params max_workers=1``: none).
+    """
+
+    def __init__(self, is_async: bool = False, max_workers: int | None = None) -> None:
+        super().__init__(is_async=is_async)
+        self._max_workers = max_workers
+
+    def _run(
+        self,
+        pipeline: Pipeline,
+        catalog: Any,
+        hook_manager: Any = None,
+        run_id: str | None = None,
+    ) -> None:
+        ordered = variant_order(pipeline.nodes, pipeline.node_dependencies)
+        count = min(workers.count(ordered), self._max_workers or len(ordered))
+        if count < 2:
+            super()._run(_VariantOrdered(pipeline.nodes), catalog, hook_manager, run_id)
+            return
+        dependencies = pipeline.node_dependencies
+        load_counts = Counter(name for node in ordered for name in node.inputs)
+        done: set[Node] = set()
+        with workers.Pool(count) as pool:
+            running: dict[Node, Future] = {}
+            while ordered:
+                ready = [node for node in ordered if dependencies[node] <= done]
+                for node in ready:
+                    if WORKER_TAG in node.tags and node not in running:
+                        inputs = {name: catalog.load(name) for name in node.inputs}
+                        running[node] = pool.submit(node, inputs)
+                # a result that is back first (its variant goes on), then the
+                # main thread's next node, else wait for a result
+                node = next(
+                    (n for n in ready if n in running and running[n].done()), None
+                )
+                node = node or next((n for n in ready if n not in running), None)
+                if node is None:
+                    wait([running[n] for n in ready], return_when=FIRST_COMPLETED)
+                    node = next(n for n in ready if running[n].done())
+                if node in running:
+                    task = workers.result_node(node, running.pop(node))
+                else:
+                    task = node
+                Task(task, catalog, self._is_async, hook_manager, run_id).execute()
+                ordered.remove(node)
+                done.add(node)
+                self._logger.info("Completed node: %s", node.name)
+                self._logger.info(
+                    "Completed %d out of %d tasks",
+                    len(done),
+                    len(done) + len(ordered),
+                )
+                release_datasets(node, catalog, load_counts, pipeline)

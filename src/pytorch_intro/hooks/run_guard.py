@@ -24,7 +24,7 @@ from kedro.pipeline import Pipeline
 from kedro.pipeline.node import Node
 from mlflow.tracking import MlflowClient
 
-from pytorch_intro import preflight
+from pytorch_intro import preflight, workers
 from pytorch_intro.internals import local_filepath, pin_load_version, runner_name
 from pytorch_intro.preflight import PreflightError
 
@@ -138,6 +138,10 @@ class RunGuardHook:
         self._node = node.name
 
     @hook_impl
+    def after_node_run(self) -> None:
+        self._node = ""
+
+    @hook_impl
     def before_dataset_saved(self) -> None:
         self._saving += 1
 
@@ -175,7 +179,13 @@ class RunGuardHook:
 
     def _on_interrupt(self, signum: int, frame: Any) -> None:
         self._restore_signal_handlers()  # a second Ctrl-C: Python's default
-        self._interrupted = (STOP_SIGNALS[signum], self._node or "start-up")
+        # the main thread's node, and those running in worker processes
+        nodes = [*([self._node] if self._node else []), *workers.running()]
+        where = ", ".join(f"'{name}'" for name in nodes or ["start-up"])
+        self._interrupted = (
+            STOP_SIGNALS[signum],
+            f"node{'s' if len(nodes) > 1 else ''} {where}",
+        )
         if self._saving == 0:
             self._raise_interrupted()
         logger.warning("Interrupted: finishing the file being written, then stopping")
@@ -183,7 +193,7 @@ class RunGuardHook:
     def _raise_interrupted(self) -> None:
         (how, node), self._interrupted = self._interrupted, None
         raise RunInterrupted(
-            f"Run interrupted ({how}) during node '{node}'. Files written "
+            f"Run interrupted ({how}) during {node}. Files written "
             "before the interruption are complete, earlier versions are "
             "untouched, and this run's MLflow runs are marked KILLED. Run "
             "`kedro run` again to start over."

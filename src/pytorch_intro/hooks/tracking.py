@@ -12,7 +12,8 @@ datasets declare tracking in the catalog (``metadata: {mlflow: {...}}``):
   variant's MLflow model when the variant ends (:mod:`pytorch_intro.hooks.models`);
 - ``run: parent``: recorded in the parent run instead (the report).
 
-In a sweep's point, the variant is recorded in the point's own run. Runs left
+In a sweep's point, the variant is recorded in the point's own run (its MLflow
+model only with ``kedro sweep --log-models``). Runs left
 RUNNING by a dead process are closed as KILLED (:mod:`pytorch_intro.hooks.orphans`);
 after the pipeline, each problem's best model goes to the registry
 (:mod:`pytorch_intro.hooks.registry`). Node code never calls MLflow.
@@ -40,7 +41,7 @@ from pytorch_intro.hooks.orphans import close_orphan_runs
 from pytorch_intro.hooks.registry import RegistryConfig, register_champions
 from pytorch_intro.hooks.run_guard import RunInterrupted
 from pytorch_intro.internals import mlflow_params, saved_file
-from pytorch_intro.sweeps import POINT_ENV, process_tags
+from pytorch_intro.sweeps import LOG_MODELS_ENV, POINT_ENV, process_tags
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +87,8 @@ class VariantRunsHook:
             "+".join(names) if isinstance(names, list) else (names or "__default__")
         )
         self._point = os.environ.get(POINT_ENV)  # a sweep's point (resumed run)
+        # a point logs its model only when the sweep asks (--log-models)
+        self._log_models = self._point is None or bool(os.environ.get(LOG_MODELS_ENV))
         # kedro-mlflow (a plugin: its hooks are called first) has started it
         active = mlflow.active_run()
         self._parent = active.info if active else None
@@ -179,7 +182,7 @@ class VariantRunsHook:
             started = time.perf_counter()
             run_id = self._runs.pop(namespace)
             record = self._models.get(namespace)
-            if status == "FINISHED" and record is not None and record.servable:
+            if status == "FINISHED" and record and record.servable and self._log_models:
                 log_variant_model(run_id, namespace, record)
             if run_id != self._parent.run_id:  # kedro-mlflow closes its own run
                 self._client.set_terminated(run_id, status)

@@ -1,4 +1,4 @@
-"""Sweeps: many ``kedro run`` points on a Dask cluster (``kedro sweep <name>``).
+"""Sweeps: many points of a variant's pipeline on a Dask cluster (``kedro sweep``).
 
 Only :mod:`pytorch_intro.sweeps.command` imports Dask. The names below are what a
 sweep and the project's MLflow hooks (``pytorch_intro.hooks``) agree on.
@@ -7,8 +7,10 @@ sweep and the project's MLflow hooks (``pytorch_intro.hooks``) agree on.
 import os
 import socket
 
-#: Set in a point's ``kedro run``: its MLflow run is the point's.
+#: Set while a point runs: its MLflow run is the point's.
 POINT_ENV = "PYTORCH_INTRO_SWEEP_POINT"
+#: Set with it (``kedro sweep --log-models``): the point logs its MLflow model.
+LOG_MODELS_ENV = "PYTORCH_INTRO_SWEEP_LOG_MODELS"
 #: The host and process recording a run: how runs left RUNNING by a dead process
 #: are found (``pytorch_intro.hooks.orphans``).
 HOST_TAG, PID_TAG = "pytorch_intro.host", "pytorch_intro.pid"

@@ -1,7 +1,9 @@
-"""``kedro sweep <name>``: a sweep's points as ``kedro run`` processes on Dask.
+"""``kedro sweep <name>``: a sweep's points on the warm workers of a Dask cluster.
 
-Each point is its own ``kedro run`` (Kedro's guidance for distributed runs) on a
-``LocalCluster`` or, with ``--scheduler``, a running Dask cluster.
+Each worker process imports the project once and runs its points in-process, a
+Kedro session each (:mod:`pytorch_intro.sweeps.worker`), on a ``LocalCluster``
+or, with ``--scheduler``, a running Dask cluster. A point whose worker dies is
+KILLED (never retried: it could kill the next worker too).
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from typing import Any
 from urllib.parse import urlparse
 
 import click
+import dask
 import mlflow
 import pandas as pd
-from distributed import Client, LocalCluster, as_completed
+from distributed import Client, KilledWorker, LocalCluster, as_completed, wait
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 from mlflow.tracking import MlflowClient
@@ -28,7 +31,7 @@ from pytorch_intro.internals import saved_file
 from pytorch_intro.sweeps.spec import Point, expand, parse_sweep
 from pytorch_intro.sweeps.summary import plot_sweep
 from pytorch_intro.sweeps.tracking import SweepTracker
-from pytorch_intro.sweeps.worker import run_point
+from pytorch_intro.sweeps.worker import run_point, warm_up
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
@@ -38,13 +41,87 @@ class SweepError(click.ClickException):
 
 
 def main(
-    name: str, scheduler: str | None, workers: int | None, rerun: bool, env: str | None
+    name: str,
+    scheduler: str | None,
+    workers: int | None,
+    rerun: bool,
+    env: str | None,
+    log_models: bool = False,
 ) -> None:
     """Run the sweep; exit 1 when a point failed (Dask is imported only here)."""
+    # the sweep prints a line per point; Dask's INFO lines (start-up, and the
+    # shutdown's closed connections, with tracebacks) would bury them
+    logging.getLogger("distributed").setLevel(logging.WARNING)
+    project = str(Path.cwd().resolve())
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        client = Client(
+            scheduler
+            or LocalCluster(
+                n_workers=workers or os.cpu_count() or 1,
+                threads_per_worker=1,
+                host="127.0.0.1",
+                dashboard_address="127.0.0.1:0",
+            )
+        )
+    warming = []
+    try:
+        if scheduler is None:  # this machine's workers import while this sets up
+            warming = _warm_up(client, project, env)
+        spec, catalog, experiment = _load(name, env)
+        uri = mlflow.get_tracking_uri()
+        tracker = SweepTracker(MlflowClient(uri), experiment.experiment_id, name)
+        _check_store(client, uri, scheduler)
+        if scheduler is not None:
+            warming = _warm_up(client, project, env)
+        points = expand(spec)
+        tracker.start(
+            points, {"pipelines": ",".join(spec.pipelines), "points": len(points)}
+        )
+        click.echo(
+            f"sweep {name}: {len(points)} points on "
+            f"{len(client.scheduler_info()['workers'])} worker(s); MLflow sweep run "
+            f"{tracker.run_id}; Dask dashboard: {client.dashboard_link or 'not available'}"
+        )
+        rows = _run(name, points, client, tracker, rerun, log_models)
+        wait(warming)  # done long ago: the points ran after them
+        table = pd.DataFrame(rows).convert_dtypes()
+        failed = int(table["status"].isin(["FAILED", "KILLED"]).sum())
+        swept = sorted(
+            {k for p in points for k in p.swept if not k.endswith(".training.seed")}
+        )
+        files = []
+        for dataset, data in {
+            "summary": table,
+            "accuracy": plot_sweep(table, swept),
+        }.items():
+            catalog.save(f"sweeps.{name}.{dataset}", data)
+            if path := saved_file(catalog.get(f"sweeps.{name}.{dataset}")):
+                files.append(path)
+        tracker.finish(files, failed, _best(table))
+        click.echo(
+            f"sweep {name}: {len(points) - failed} of {len(points)} points "
+            f"finished, {failed} failed; summary: {', '.join(map(str, files))}"
+        )
+    finally:
+        client.close()
+        if scheduler is None:
+            client.cluster.close()
+    sys.exit(1 if failed else 0)
+
+
+def _warm_up(client: Client, project: str, env: str | None) -> list[Any]:
+    """Each worker's imports and set-up, started now (keep the futures)."""
+    return [
+        client.submit(warm_up, project, env, workers=[address], pure=False)
+        for address in client.scheduler_info()["workers"]
+    ]
+
+
+def _load(name: str, env: str | None) -> tuple[Any, Any, Any]:
+    """The sweep's spec, the project's catalog and its MLflow experiment."""
     metadata = bootstrap_project(Path.cwd())
     with KedroSession.create(project_path=metadata.project_path, env=env) as session:
         context = session.load_context()
-        catalog = context.catalog  # a new one each time it is read
         try:
             raw = context.config_loader["sweeps"] or {}
         except Exception:  # no sweep files at all
@@ -60,59 +137,24 @@ def main(
         experiment = mlflow.get_experiment_by_name(
             context.mlflow.tracking.experiment.name
         )
-    uri = mlflow.get_tracking_uri()
-    tracker = SweepTracker(MlflowClient(uri), experiment.experiment_id, name)
-    # the sweep prints a line per point; Dask's INFO lines (start-up, and the
-    # shutdown's closed connections, with tracebacks) would bury them
-    logging.getLogger("distributed").setLevel(logging.WARNING)
-    client = Client(
-        scheduler
-        or LocalCluster(
-            n_workers=workers or os.cpu_count() or 1,
-            threads_per_worker=1,
-            host="127.0.0.1",
-            dashboard_address="127.0.0.1:0",
-        )
-    )
-    try:
-        _check_store(client, uri, scheduler)
-        points = expand(spec)
-        tracker.start(
-            points, {"pipelines": ",".join(spec.pipelines), "points": len(points)}
-        )
-        click.echo(
-            f"sweep {name}: {len(points)} points on "
-            f"{len(client.scheduler_info()['workers'])} worker(s); MLflow sweep run "
-            f"{tracker.run_id}; Dask dashboard: {client.dashboard_link or 'not available'}"
-        )
-        rows = _run(name, points, client, tracker, rerun)
-        table = pd.DataFrame(rows).convert_dtypes()
-        failed = int(table["status"].isin(["FAILED", "KILLED"]).sum())
-        swept = sorted(
-            {k for p in points for k in p.swept if not k.endswith(".training.seed")}
-        )
-        files = []
-        for dataset, data in {
-            "summary": table,
-            "accuracy": plot_sweep(table, swept),
-        }.items():
-            catalog.save(f"sweeps.{name}.{dataset}", data)
-            if path := saved_file(catalog.get(f"sweeps.{name}.{dataset}")):
-                files.append(path)
-        tracker.finish(files, failed)
-        click.echo(
-            f"sweep {name}: {len(points) - failed} of {len(points)} points "
-            f"finished, {failed} failed; summary: {', '.join(map(str, files))}"
-        )
-    finally:
-        client.close()
-        if scheduler is None:
-            client.cluster.close()
-    sys.exit(1 if failed else 0)
+        return spec, context.catalog, experiment
+
+
+def _best(table: pd.DataFrame) -> dict[str, Any] | None:
+    """The summary row of the point with the best final accuracy, if any."""
+    done = table[table["status"].isin(["FINISHED", "SKIPPED"])]
+    if done.empty or done["val_accuracy"].isna().all():
+        return None
+    return done.loc[done["val_accuracy"].astype(float).idxmax()].to_dict()
 
 
 def _run(
-    name: str, points: list[Point], client: Client, tracker: SweepTracker, rerun: bool
+    name: str,
+    points: list[Point],
+    client: Client,
+    tracker: SweepTracker,
+    rerun: bool,
+    log_models: bool,
 ) -> list[dict[str, Any]]:
     """Run (or skip) every point, a progress line each; their summary rows."""
     rows: dict[str, dict[str, Any]] = {}
@@ -133,6 +175,7 @@ def _run(
             str(Path.cwd().resolve()),
             point,
             run_id,
+            log_models,
             key=f"{name}-{point.id}-{run_id[:8]}",
             pure=False,
         )
@@ -141,7 +184,14 @@ def _run(
     started = time.perf_counter()
     for future in as_completed(futures):
         point, run_id = futures[future]
-        outcome = future.result()
+        try:
+            outcome = future.result()
+        except KilledWorker as error:  # the process running it died
+            outcome = {
+                "returncode": -1,
+                "seconds": time.perf_counter() - started,
+                "error": f"its worker process died ({error})",
+            }
         status = tracker.close_point(run_id, outcome)
         row = point.row(tracker.result(run_id))
         rows[point.id] = row | {"status": status, "seconds": outcome["seconds"]}

@@ -6,11 +6,12 @@ and a content hash); the point's ``kedro run`` resumes it (``MLFLOW_RUN_ID``).
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from mlflow.entities import Run
+from mlflow.entities import Metric, Run, RunTag
 from mlflow.tracking import MlflowClient
 
 from pytorch_intro.internals import MAX_PARAM_LENGTH, mlflow_params
@@ -21,6 +22,8 @@ SWEEP_TAG = "pytorch_intro.sweep"
 POINT_TAG = "pytorch_intro.point"
 HASH_TAG = "pytorch_intro.point_hash"
 ERROR_TAG = "pytorch_intro.error"
+#: Summary columns that are no parameter of the best point.
+SUMMARY_ONLY = {"status", "val_accuracy", "val_loss", "seconds", "error"}
 
 
 class SweepTracker:
@@ -95,9 +98,28 @@ class SweepTracker:
             "error": run.data.tags.get(ERROR_TAG, "").partition("\n")[0],
         }
 
-    def finish(self, artifacts: list[Path], failed: int) -> None:
-        """Log the summary files and close the sweep's run."""
+    def finish(
+        self, artifacts: list[Path], failed: int, best: dict[str, Any] | None
+    ) -> None:
+        """Log the summary files and the ``best`` point's row (its params
+        ``best_*``, its run id and accuracy), and close the sweep's run."""
         for path in artifacts:
             self.client.log_artifact(self.run_id, str(path))
+        if best is not None:
+            self.client.log_batch(
+                self.run_id,
+                metrics=[
+                    Metric(
+                        "best_val_accuracy",
+                        float(best["val_accuracy"]),
+                        int(time.time() * 1000),
+                        0,
+                    )
+                ],
+                params=mlflow_params(
+                    {f"best_{k}": v for k, v in best.items() if k not in SUMMARY_ONLY}
+                ),
+                tags=[RunTag("pytorch_intro.best_run", str(best["run_id"]))],
+            )
         self.client.set_tag(self.run_id, "pytorch_intro.failed", str(failed))
         self.client.set_terminated(self.run_id, "FAILED" if failed else "FINISHED")

@@ -1,58 +1,138 @@
-"""What a Dask worker runs for one point: ``kedro run`` in a fresh process."""
+"""What a Dask worker runs for one point: the point's Kedro session, in the
+worker's own (warm) process.
+
+A worker imports Kedro, torch and the project once (:func:`warm_up`) and then
+runs point after point in-process, each in a new ``KedroSession`` that resumes
+the point's MLflow run. Nothing of one point reaches the next: the environment
+variables it sets, torch's threads, flush-to-zero and random state, logging's
+levels and any MLflow run left active are put back as they were, and garbage
+is collected. A point that raises is returned as an error (one point cannot
+stop the others); a point that kills its process is seen by the driver as a
+lost worker (Dask's nanny starts a new one).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import gc
+import logging
 import os
-import signal
-import subprocess
-import sys
+import threading
 import time
+import traceback
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pytorch_intro.sweeps import POINT_ENV
+from pytorch_intro.sweeps import LOG_MODELS_ENV, POINT_ENV
 from pytorch_intro.sweeps.spec import Point
 
-TAIL = 40  # lines of a failed point's output kept as its error
+_PROJECTS: set[str] = set()  # bootstrapped in this process
+#: One point at a time in a process (a worker with several threads): a point
+#: sets process-wide state (environment variables, MLflow's active run).
+_ONE_AT_A_TIME = threading.Lock()
 
 
-def run_point(project: str, point: Point, run_id: str) -> dict[str, Any]:
-    """The point's ``kedro run`` in ``project``, its MLflow run resumed from
-    ``run_id``; how it ended (never raises, so one point cannot stop the others)."""
-    kedro = str(Path(sys.executable).with_name("kedro"))
-    # --to-outputs: the variant, not the report
-    outputs = f"{point.pipeline}.report_entry,{point.pipeline}.servable"
-    command = [kedro, "run", "--pipelines", point.pipeline, "--to-outputs", outputs]
-    command += ["--params", point.params_option()] if point.params else []
-    command += ["--env", point.env] if point.env else []
-    environment = os.environ | {
-        "MLFLOW_RUN_ID": run_id,  # kedro-mlflow resumes the point's run
-        POINT_ENV: point.id,
-        "DO_NOT_TRACK": "true",
-        "KEDRO_DISABLE_TELEMETRY": "true",
-        "PYTHONUNBUFFERED": "1",
-    }
+def warm_up(project: str, env: str | None = None) -> None:
+    """Import and set up what a point needs, once per process: the project,
+    its nodes' modules, and a first session's context (MLflow's store)."""
+    with _ONE_AT_A_TIME:
+        _warm_up(project, env)
+
+
+def _warm_up(project: str, env: str | None) -> None:
+    if project in _PROJECTS:
+        return
+    from kedro.framework.session import KedroSession  # noqa: PLC0415
+    from kedro.framework.startup import bootstrap_project  # noqa: PLC0415
+
+    bootstrap_project(Path(project))
+    import pytorch_intro.train_eval.nodes  # noqa: F401, PLC0415 - the heavy imports
+
+    with KedroSession.create(project_path=Path(project), env=env) as session:
+        session.load_context()
+    _PROJECTS.add(project)
+
+
+def run_point(
+    project: str, point: Point, run_id: str, log_models: bool = False
+) -> dict[str, Any]:
+    """The point's pipeline in ``project``, its MLflow run resumed from
+    ``run_id``; how it ended (never raises). It runs to the variant's record
+    (metrics, params, figures) and logs no MLflow model unless ``log_models``."""
     started = time.perf_counter()
-    done = subprocess.run(
-        command,
-        cwd=project,
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    code, error = done.returncode, None
-    if code < 0:
-        error = f"killed by {signal.Signals(-code).name} (signal {-code})"
-    elif code > 0:
-        output = (done.stdout + done.stderr).splitlines()
-        lines = [line.strip() for line in output if line.strip()]
-        # Kedro's last line naming the exception first, then the tail
-        last = next((line for line in reversed(lines) if "Error" in line), "")
-        tail = "\n".join(lines[-TAIL:])
-        error = f"exit {code}" + (f": {last}" if last else "") + f"\n{tail}"
+    error = None
+    outputs = [f"{point.pipeline}.report_entry"]
+    outputs += [f"{point.pipeline}.servable"] if log_models else []
+    try:
+        warm_up(project, point.env)
+        from kedro.framework.session import KedroSession  # noqa: PLC0415
+
+        with (
+            _ONE_AT_A_TIME,
+            _isolated(
+                {"MLFLOW_RUN_ID": run_id, POINT_ENV: point.id}
+                | ({LOG_MODELS_ENV: "1"} if log_models else {})
+            ),
+            KedroSession.create(
+                project_path=Path(project),
+                env=point.env,
+                runtime_params=_nested(point.params),
+            ) as session,
+        ):
+            session.run(pipeline_names=[point.pipeline], to_outputs=outputs)
+    except Exception as exc:  # noqa: BLE001 - reported as the point's error
+        error = "".join(traceback.format_exception_only(exc)).strip()
     return {
-        "returncode": code,
+        "returncode": 0 if error is None else 1,
         "seconds": time.perf_counter() - started,
         "error": error,
     }
+
+
+def _nested(params: dict[str, Any]) -> dict[str, Any]:
+    """``{"a.b": 1}`` as Kedro's runtime parameters: ``{"a": {"b": 1}}``."""
+    nested: dict[str, Any] = {}
+    for key, value in params.items():
+        *parents, leaf = key.split(".")
+        level = nested
+        for parent in parents:
+            level = level.setdefault(parent, {})
+        level[leaf] = value
+    return nested
+
+
+@contextlib.contextmanager
+def _isolated(environment: dict[str, str]) -> Iterator[None]:
+    """Run a point with ``environment`` set, and leave this process as it was."""
+    import mlflow  # noqa: PLC0415
+    import torch  # noqa: PLC0415
+
+    saved_env = {key: os.environ.get(key) for key in environment}
+    threads = torch.get_num_threads()
+    flushing = torch.tensor([1e-323], dtype=torch.float64).item() == 0.0
+    levels = {
+        name: logging.getLogger(name).level for name in ("", "kedro", "pytorch_intro")
+    }
+    os.environ.update(environment)
+    for name in levels:  # a point's INFO lines would bury the sweep's progress
+        logging.getLogger(name).setLevel(logging.WARNING)
+    status = "FAILED"
+    try:
+        with torch.random.fork_rng(devices=[]):
+            yield
+        status = "FINISHED"
+    finally:
+        # what kedro-mlflow leaves active, a process's exit would end: so here
+        while mlflow.active_run() is not None:
+            mlflow.end_run(status)
+        for key, value in saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+        torch.set_num_threads(threads)
+        torch.set_flush_denormal(flushing)
+        gc.collect()

@@ -1,0 +1,88 @@
+"""A sweep's points run in one warm process: nothing leaks from one to the next."""
+
+from __future__ import annotations
+
+import os
+
+import mlflow
+import psutil
+import pytest
+import torch
+from mlflow.tracking import MlflowClient
+
+from pytorch_intro.sweeps import POINT_ENV
+from pytorch_intro.sweeps.spec import Point
+from pytorch_intro.sweeps.worker import run_point
+from tests.conftest import kedro_project, make_project
+
+PIPELINE = "simple2d.linear"
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    folder = make_project(tmp_path_factory.mktemp("points"))
+    with kedro_project(folder):
+        yield folder
+
+
+def _point(project, number: int, **params) -> tuple[Point, str, MlflowClient]:
+    """Point ``number`` of the 2D linear model (1 epoch) and its new MLflow run."""
+    client = MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("pytorch-intro")
+    experiment_id = (
+        experiment.experiment_id
+        if experiment
+        else client.create_experiment("pytorch-intro")
+    )
+    params = {"simple2d.training.epochs": 1, "simple2d.training.seed": number} | params
+    point = Point(number, PIPELINE, params, params, "test")
+    run_id = client.create_run(experiment_id, run_name=point.id).info.run_id
+    return point, run_id, client
+
+
+def _state() -> tuple:
+    return (
+        torch.get_num_threads(),
+        torch.tensor([1e-323], dtype=torch.float64).item() == 0.0,  # flushing
+        torch.random.get_rng_state().clone(),
+        os.environ.get(POINT_ENV),
+        os.environ.get("MLFLOW_RUN_ID"),
+        mlflow.active_run(),
+    )
+
+
+def test_points_in_one_process_finish_fail_and_leave_it_as_it_was(project):
+    before = _state()
+    good, good_run, client = _point(project, 1)
+    bad, bad_run, _ = _point(project, 2, **{"simple2d.training.lr": -1.0})
+    results = [
+        run_point(str(project), p, r) for p, r in ((good, good_run), (bad, bad_run))
+    ]
+    after = _state()
+    assert results[0]["error"] is None and results[0]["returncode"] == 0
+    assert "Input should be greater than 0" in results[1]["error"]
+    assert results[1]["returncode"] == 1
+    assert client.get_run(good_run).info.status == "FINISHED"
+    assert 0 <= client.get_run(good_run).data.metrics["val_accuracy"] <= 1
+    assert after[:2] == before[:2] and torch.equal(after[2], before[2])
+    assert after[3:] == (None, None, None)  # no variable, no active MLflow run
+    # the same point again, in the same process: the same numbers
+    again, again_run, _ = _point(project, 1)
+    assert run_point(str(project), again, again_run)["error"] is None
+    assert (
+        client.get_run(again_run).data.metrics["val_accuracy"]
+        == client.get_run(good_run).data.metrics["val_accuracy"]
+    )
+
+
+@pytest.mark.slow
+def test_a_workers_memory_stays_flat_over_many_points(project):
+    rss = []
+    for number in range(40):
+        point, run_id, _ = _point(project, 100 + number)
+        assert run_point(str(project), point, run_id)["error"] is None
+        rss.append(psutil.Process().memory_info().rss)
+    # after the first points (caches, the font cache, the first compile of
+    # every code path), 30 more points add less than 40 MB
+    growth = (rss[-1] - rss[9]) / 2**20
+    assert growth < 40, f"{growth:.0f} MB over 30 points: {[r >> 20 for r in rss]}"
