@@ -39,7 +39,7 @@ format: install
 	$(BIN)/ruff format .
 
 viz: install
-	$(BIN)/kedro viz build
+	$(BIN)/kedro viz build --include-previews
 
 mlflow-ui: install
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db

@@ -4,10 +4,12 @@ sections, and sections found by module."""
 import base64
 import json
 import re
+import shutil
 import sys
 import tempfile
 import textwrap
 from pathlib import Path
+from urllib.parse import quote, unquote
 
 import numpy as np
 import pytest
@@ -16,6 +18,7 @@ from matplotlib.figure import Figure
 from pydantic import ValidationError
 
 from pytorch_intro.datasets import ResultsDataset
+from pytorch_intro.datasets.report import MarkdownReportDataset
 from pytorch_intro.pipelines import reporting
 from pytorch_intro.pipelines.simple2d.nodes import describe_point_sets
 from pytorch_intro.reporting import sections
@@ -36,6 +39,7 @@ from pytorch_intro.reporting.parts import differs, epoch_listing
 from pytorch_intro.reporting.report import accuracy_curves, build_report
 from pytorch_intro.reporting.results import (
     HistoryRow,
+    Metrics,
     VariantResults,
     project_relative,
 )
@@ -221,7 +225,9 @@ def digits(
 # --- the document ------------------------------------------------------------------
 
 
-def test_markdown_and_html_say_the_same_with_figures_embedded():
+def test_markdown_and_html_say_the_same_the_markdown_referring_to_the_figures(
+    tmp_path,
+):
     document = Document("Title <&>")
     document.add(
         Paragraph("Intro with `code` and **bold** and <script>alert(1)</script>."),
@@ -229,32 +235,38 @@ def test_markdown_and_html_say_the_same_with_figures_embedded():
         Table(["name", "value"], [["a|b", "1"], ["c", "22"]], "lr"),
         Preformatted("[Epoch 01]  Loss: 1.0000 <tag>"),
         Image(png(), "One figure", 600),
-        ImageRow([Image(png(), "left"), Image(png(), "right")]),
+        ImageRow([Image(png(), "left"), Image(png("tab:blue"), "right")]),
         BulletList(["first", "second"]),
         Note("Something is missing."),
         Heading("Second section", 3),
     )
-    markdown, html = to_markdown(document), to_html(document)  # the same blocks
+    folder = tmp_path / "report.md" / "2026-01-01T00.00.00.000Z"
+    markdown, html = to_markdown(document, folder), to_html(document)  # same blocks
 
     assert markdown.startswith("# Title <&>\n")
     assert "| a\\|b | 1 |" in markdown and "| --- | ---: |" in markdown
     assert "```text\n[Epoch 01]  Loss: 1.0000 <tag>\n```" in markdown
     assert "> **Note:** Something is missing." in markdown
-    # figures: short references in the text, data URIs at the end
+    # figures: short references in the text, the files' relative paths at the end
     assert "![One figure][figure-1]" in markdown
     assert "![left][figure-2] ![right][figure-3]" in markdown
-    definitions = re.findall(
-        r"^\[figure-(\d)\]: data:image/png;base64,(\S+)$", markdown, re.M
-    )
+    definitions = re.findall(r"^\[figure-(\d)\]: (\S+)$", markdown, re.M)
     assert [n for n, _ in definitions] == ["1", "2", "3"]
-    assert all(base64.b64decode(data).startswith(b"\x89PNG") for _, data in definitions)
-    assert markdown.index("[figure-1]: data:") > markdown.index("Something is missing")
+    files = [(folder / unquote(path)).resolve() for _, path in definitions]
+    assert files == [Path(png()).resolve()] * 2 + [Path(png("tab:blue")).resolve()]
+    assert not any(path.startswith("/") for _, path in definitions)
+    assert "data:" not in markdown
+    assert markdown.index("[figure-1]: ") > markdown.index("Something is missing")
+    # without a folder: the paths as the results record them
+    assert f"[figure-3]: {quote(png('tab:blue'))}\n" in to_markdown(document)
 
     assert html.startswith("<!DOCTYPE html>")
     assert "<title>Title &lt;&amp;&gt;</title>" in html
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "<code>code</code>" in html and "<strong>bold</strong>" in html
-    assert html.count('src="data:image/png;base64,') == 3
+    embedded = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
+    assert len(embedded) == 3
+    assert all(base64.b64decode(data).startswith(b"\x89PNG") for data in embedded)
     assert "http://" not in html and "https://" not in html  # self-contained
     assert '<td class="l">a|b</td><td class="r">1</td>' in html
     assert "&lt;tag&gt;" in html
@@ -264,6 +276,56 @@ def test_markdown_and_html_say_the_same_with_figures_embedded():
     assert html.index("Intro with") < toc < html.index('<h2 id="first-section">')
     assert '<a href="#first-section">First section</a>' in html
     assert 'href="#second-section"' not in html
+
+
+def test_the_saved_markdown_refers_to_the_figure_versions_it_was_written_with(
+    tmp_path,
+):
+    figures = tmp_path / "project/data/08_reporting/digits/mlp/curves.png"
+    report = tmp_path / "project/data/08_reporting/report.md"
+    for version, colour in (("V1", "tab:blue"), ("V2", "tab:orange")):
+        (figures / version).mkdir(parents=True)
+        shutil.copy(png(colour), figures / version / "curves.png")
+        document = Document("Report")
+        document.add(Image(str(figures / version / "curves.png"), "curves"))
+        MarkdownReportDataset(
+            filepath=str(report), version=Version(None, version)
+        ).save(document)
+    shutil.move(tmp_path / "project", tmp_path / "moved")  # the folder as a whole
+
+    for version, colour in (("V1", "tab:blue"), ("V2", "tab:orange")):
+        saved = tmp_path / "moved/data/08_reporting/report.md" / version / "report.md"
+        [path] = re.findall(r"^\[figure-1\]: (\S+)$", saved.read_text(), re.M)
+        assert path == f"../../digits/mlp/curves.png/{version}/curves.png"
+        assert (saved.parent / path).read_bytes() == Path(png(colour)).read_bytes()
+
+
+def test_the_report_shows_dead_relu_units_beside_the_accuracy():
+    results = digits()
+    for name, dead, total in (("mlp", 14, 32), ("cnn", 3, 56)):
+        metrics = results.variants[name].metrics.model_dump()
+        metrics |= {"dead_relu_units": dead, "relu_units": total}
+        results.variants[name].metrics = Metrics.model_validate(metrics)
+    document = build_report(THIS_RUN, {"digits": results}, png())
+    markdown, html = to_markdown(document), to_html(document)
+
+    sections = {s.split("\n")[0]: s for s in markdown.split("\n### ")}
+    beside = "60,000 samples; dead ReLU units: 14 of 32; final validation accuracy"
+    assert (
+        f"{beside} **94.02%** on 10,000 samples. Results from this run."
+        in (sections["MLP 784-32-10"])
+    )
+    assert "samples; dead ReLU channels: 3 of 56; final" in sections["CNN"]
+    assert "dead ReLU" not in sections["Linear 784-10"]  # no ReLU: nothing said
+    assert "dead ReLU units: 14 of 32;" in html
+    with pytest.raises(ValidationError, match="dead_relu_units=33 of relu_units=32"):
+        Metrics(
+            val_loss=0.1,
+            val_accuracy=0.9,
+            n_samples=9,
+            dead_relu_units=33,
+            relu_units=32,
+        )
 
 
 def test_epoch_listing_follows_the_assignment():
@@ -705,7 +767,7 @@ def test_the_reporting_pipeline_reads_a_third_problems_results(toy, tmp_path):
         pipeline,
         {"simple2d_results": None, "digits_results": None, "toy_results": loaded},
     )
-    markdown = outputs["reporting.report_markdown"]
+    markdown = to_markdown(outputs["reporting.report_markdown"])
     assert "## Toy classifier: coin flips" in markdown
     assert "**Digit classifier:** not run yet" in markdown
     assert '<h2 id="toy-classifier-coin-flips">' in outputs["reporting.report_html"]

@@ -1,17 +1,21 @@
-"""A sweep's points run in one warm process: nothing leaks from one to the next."""
+"""A sweep's points in one warm process (nothing leaks from one to the next),
+stopped early by a search's pruner, and a search's study resumed."""
 
 from __future__ import annotations
 
 import os
 
 import mlflow
+import optuna
 import psutil
 import pytest
 import torch
 from mlflow.tracking import MlflowClient
+from optuna.trial import TrialState
 
 from pytorch_intro.sweeps import POINT_ENV
-from pytorch_intro.sweeps.spec import Point
+from pytorch_intro.sweeps.search import budget_left, next_point, open_study
+from pytorch_intro.sweeps.spec import Point, SweepSpec
 from pytorch_intro.sweeps.worker import run_point
 from tests.conftest import kedro_project, make_project
 
@@ -86,3 +90,33 @@ def test_a_workers_memory_stays_flat_over_many_points(project):
     # every code path), 30 more points add less than 40 MB
     growth = (rss[-1] - rss[9]) / 2**20
     assert growth < 40, f"{growth:.0f} MB over 30 points: {[r >> 20 for r in rss]}"
+
+
+def test_a_pruned_point_stops_at_once_and_says_when(project):
+    study = optuna.create_study(
+        direction="maximize", pruner=optuna.pruners.ThresholdPruner(lower=1.1)
+    )  # prunes every point at its first epoch
+    point, run_id, client = _point(project, 3, **{"simple2d.training.epochs": 5})
+    outcome = run_point(str(project), point, run_id, trial=study.ask())
+    assert outcome["error"] is None and outcome["pruned_epoch"] == 1
+    history = client.get_metric_history(run_id, "val_accuracy")
+    assert [m.step for m in history] == [1]  # trained one epoch of five
+
+
+def test_a_search_resumes_its_study_and_fails_points_left_running():
+    spec = SweepSpec.model_validate(
+        {
+            "pipelines": ["simple2d.mlp"],
+            "grid": {"simple2d.training.lr": [0.1, 0.01, 0.001]},
+            "search": {"sampler": "grid"},
+        }
+    )
+    study = open_study(spec, "resumed", "sqlite:///:memory:")
+    first, second = study.ask(), study.ask()  # a stopped sweep's two points
+    next_point(first, spec), next_point(second, spec)
+    study.tell(first, 0.9)
+    assert budget_left(study, spec) == 2  # 3 grid points, 1 done
+    assert study.trials[second.number].state == TrialState.FAIL
+    point = next_point(study.ask(), spec)
+    assert point.id == "point-003" and point.pipeline == "simple2d.mlp"
+    assert point.swept["simple2d.training.lr"] in (0.1, 0.01, 0.001)

@@ -377,3 +377,41 @@ def test_a_plain_kedro_run_imports_nothing_of_dask():
         env=ENV,
     )
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.slow
+def test_a_search_runs_its_budget_records_the_best_and_resumes(tmp_path):
+    sweeps = {
+        "search": {
+            "pipelines": ["simple2d.mlp"],
+            "grid": {"simple2d.training.lr": [1.0e-2, 1.0e-3]},
+            "seeds": [0],
+            "params": {"simple2d.training.epochs": 2},
+            "search": {"sampler": "grid", "pruner": "median"},
+        }
+    }
+    project = _project(tmp_path / "project", None, sweeps)
+    first = _sweep(project, "search")
+    output = first.stdout + first.stderr
+    assert first.returncode == 0, output
+    assert "sweep search: 2 points (0 before) on 2 worker(s)" in output
+    client = MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
+    sweep_run = client.get_run(_sweep_run_id(output))
+    assert sweep_run.data.params["sampler"] == "grid"
+    assert sweep_run.data.params["pruner"] == "median"
+    points = _tree(client, sweep_run.info.run_id)
+    assert sorted(r.data.params["simple2d.training.lr"] for r in points) == [
+        "0.001",
+        "0.01",
+    ]
+    assert {r.info.status for r in points} == {"FINISHED"}
+    best = max(r.data.metrics["val_accuracy"] for r in points)
+    assert sweep_run.data.metrics["best_val_accuracy"] == pytest.approx(best)
+    artifacts = {a.path for a in client.list_artifacts(sweep_run.info.run_id)}
+    assert {"summary.csv", "accuracy.png", "history.png"} <= artifacts
+
+    again = _sweep(project, "search")  # the study is kept: nothing left to run
+    output = again.stdout + again.stderr
+    assert again.returncode == 0, output
+    assert "sweep search: 0 points (2 before) on" in output
+    assert _tree(client, _sweep_run_id(output)) == []

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from pytorch_intro.pipelines import reporting, simple2d
+from pytorch_intro.reporting.document import to_markdown
 from pytorch_intro.reporting.sections.simple2d import Results
 from tests.conftest import RUN_IDENTITY, load_parameters, parameter_feed, run_in_memory
 
@@ -60,7 +61,7 @@ def test_report_of_the_2d_run_with_digits_missing(simple2d_outputs):
             "digits_results": None,
         },
     )
-    markdown = outputs["reporting.report_markdown"]
+    markdown = to_markdown(outputs["reporting.report_markdown"])
     html = outputs["reporting.report_html"]
     assert "## 2D classifier: disc against ring" in markdown
     assert "results from this run" in markdown
@@ -68,7 +69,7 @@ def test_report_of_the_2d_run_with_digits_missing(simple2d_outputs):
     assert "Run `kedro run --pipelines=digits`" in markdown
     assert "## Digit classifier" not in markdown
     # overview + point sets + 3 learning curves + 3 decision boundaries
-    assert len(re.findall(r"^\[figure-\d+\]: data:image/png", markdown, re.M)) == 8
+    assert len(re.findall(r"^\[figure-\d+\]: \S+\.png$", markdown, re.M)) == 8
     assert html.count('<img src="data:image/png;base64,') == 8
     for title in ("Linear classifier on (x, y)", "MLP 2-16-16-1 on (x, y)"):
         assert "<h3 id=" in html and title in html

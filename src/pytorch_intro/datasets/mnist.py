@@ -8,20 +8,40 @@ from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import numpy as np
 from kedro.io import AbstractDataset, DatasetError
+from kedro_datasets._typing import TablePreview
 
 from pytorch_intro.data.download import DownloadError, download_file
 from pytorch_intro.data.mnist import (
+    FILES,
+    NUM_CLASSES,
     SUBSET_FILE,
     SUBSET_PACKAGE,
     DigitSet,
     DigitsUnavailableError,
     missing_files,
+    read_bytes,
     read_canonical,
+    read_labels,
     read_subset,
 )
 
 Splits = dict[str, DigitSet]
+
+
+def _class_counts(labels: dict[str, np.ndarray]) -> TablePreview:
+    """A table of the digits per class (and in all) of each named set of labels."""
+    counts = {
+        split: np.bincount(values, minlength=NUM_CLASSES).tolist()
+        for split, values in labels.items()
+    }
+    return TablePreview(
+        {
+            "columns": ["split", *map(str, range(NUM_CLASSES)), "total"],
+            "data": [[split, *row, sum(row)] for split, row in counts.items()],
+        }
+    )
 
 
 class MNISTDataset(AbstractDataset[None, "Splits | Callable[[], Splits]"]):
@@ -103,6 +123,18 @@ class MNISTDataset(AbstractDataset[None, "Splits | Callable[[], Splits]"]):
     def save(self, data: None) -> None:
         raise DatasetError(f"{self._path}: the {self._name} files are read-only")
 
+    def preview(self) -> TablePreview:
+        """Kedro-Viz's preview: digits per class in each split, from the label
+        files alone; ``None`` while a file is missing (nothing is downloaded)."""
+        if not self.exists():
+            return None
+        folder = Path(self._path)
+        labels = {}
+        for split, (_, file) in FILES.items():
+            path = folder / f"{file}.gz"
+            labels[split] = read_labels(path if path.exists() else folder / file)
+        return _class_counts(labels)
+
     def _exists(self) -> bool:
         return not missing_files(Path(self._path))
 
@@ -128,6 +160,20 @@ class MNISTSubsetDataset(AbstractDataset[None, "DigitSet | Callable[[], DigitSet
 
     def read(self) -> DigitSet:
         """Read and check the package's copy of the subset."""
+        return read_subset(self._file())
+
+    def preview(self) -> TablePreview:
+        """Kedro-Viz's preview: digits per class, from the labels (each row's
+        last value) alone; ``None`` without the package."""
+        try:
+            rows = read_bytes(self._file()).splitlines()
+        except DigitsUnavailableError:
+            return None
+        labels = np.array([row.rpartition(b",")[2] for row in rows if row], dtype=float)
+        return _class_counts({"all": labels.astype(np.int64)})
+
+    def _file(self) -> Path:
+        """The package's copy of the subset."""
         try:
             path = Path(str(importlib.resources.files(SUBSET_PACKAGE))).joinpath(
                 *SUBSET_FILE
@@ -141,7 +187,7 @@ class MNISTSubsetDataset(AbstractDataset[None, "DigitSet | Callable[[], DigitSet
             raise DigitsUnavailableError(
                 f"{path}: missing from the {SUBSET_PACKAGE} package"
             )
-        return read_subset(path)
+        return path
 
     def save(self, data: None) -> None:
         raise DatasetError("the MNIST subset is package data and read-only")

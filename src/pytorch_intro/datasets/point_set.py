@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 from kedro.io import DatasetError, Version
+from kedro_datasets._typing import TablePreview
 
 from pytorch_intro.data.points import PointSet, validate_point_set
 from pytorch_intro.datasets.local import LocalVersionedDataset
@@ -77,6 +78,27 @@ class PointSetDataset(LocalVersionedDataset[PointSet]):
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+    def preview(self, nrows: int = 5) -> TablePreview:
+        """Kedro-Viz's preview: the first ``nrows`` points, the class counts in
+        the label column's name; ``None`` while the file does not exist."""
+        if not self.exists():
+            return None
+        points = self.load()
+        labels = points["annotations"]
+        counts = ", ".join(
+            f"{label}: {count}"
+            for label, count in enumerate(np.bincount(labels, minlength=2))
+        )
+        first = zip(
+            points["samples"][:nrows].tolist(), labels[:nrows].tolist(), strict=True
+        )
+        return TablePreview(
+            {
+                "columns": ["x", "y", f"label ({counts})"],
+                "data": [[x, y, label] for (x, y), label in first],
+            }
+        )
 
     def _describe(self) -> dict[str, Any]:
         return super()._describe() | {"read_only": self._read_only}

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
 from kedro.io import DatasetError
 from kedro.io.core import VersionNotFoundError
+from kedro_datasets._typing import JSONPreview
 from kedro_datasets.json import JSONDataset
 
 from pytorch_intro.internals import load_path, save_unwrapped
@@ -59,3 +61,11 @@ class ResultsDataset(JSONDataset):
         # JSONDataset's own save, unwrapped as Kedro itself does: the wrapped one,
         # inside this (also wrapped) save, would pick a second save version
         save_unwrapped(JSONDataset, self, data.model_dump(mode="json"))
+
+    def preview(self) -> JSONPreview:
+        """Kedro-Viz's preview: the saved document as it is (JSONDataset's own
+        would load the typed results, which json cannot dump); ``None`` while
+        none is saved."""
+        if not self.exists():
+            return None
+        return JSONPreview(json.dumps(super().load()))

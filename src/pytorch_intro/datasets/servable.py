@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 from kedro.io import DatasetError
+from kedro_datasets._typing import JSONPreview
 
 from pytorch_intro.datasets.local import LocalVersionedDataset
 from pytorch_intro.internals import load_path, save_path
@@ -53,3 +54,23 @@ class ServableDataset(LocalVersionedDataset[Servable]):
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
+
+    def preview(self) -> JSONPreview:
+        """Kedro-Viz's preview: what the model takes and gives, its parameter
+        count and each parameter's shape; ``None`` while no version is saved."""
+        if not self.exists():
+            return None
+        servable = self.load()
+        parameters = dict(servable.program.named_parameters())
+        return JSONPreview(
+            json.dumps(
+                {
+                    "kind": servable.kind,
+                    "input_shape": ["batch", *servable.input_example.shape[1:]],
+                    "classes": servable.classes,
+                    "parameters": sum(p.numel() for p in parameters.values()),
+                    "shapes": {name: list(p.shape) for name, p in parameters.items()},
+                    "eval_data": servable.eval_data,
+                }
+            )
+        )

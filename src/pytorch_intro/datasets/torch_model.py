@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+
+from kedro_datasets._typing import JSONPreview
 
 from pytorch_intro.datasets.local import LocalVersionedDataset
 from pytorch_intro.internals import load_path, save_path
-from pytorch_intro.models.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from pytorch_intro.models.checkpoint import (
+    Checkpoint,
+    load_checkpoint,
+    model_from_checkpoint,
+    save_checkpoint,
+)
+from pytorch_intro.models.registry import count_parameters
 
 
 class TorchModelDataset(LocalVersionedDataset[Checkpoint]):
@@ -21,3 +30,22 @@ class TorchModelDataset(LocalVersionedDataset[Checkpoint]):
 
     def save(self, data: Checkpoint) -> None:
         save_checkpoint(data, Path(save_path(self)))
+
+    def preview(self) -> JSONPreview:
+        """Kedro-Viz's preview: the architecture, the parameter count and each
+        parameter's shape; ``None`` while no version is saved."""
+        if not self.exists():
+            return None
+        checkpoint = self.load()
+        model = model_from_checkpoint(checkpoint)
+        return JSONPreview(
+            json.dumps(
+                {
+                    "architecture": checkpoint["architecture"],
+                    "parameters": count_parameters(model),
+                    "shapes": {
+                        name: list(p.shape) for name, p in model.named_parameters()
+                    },
+                }
+            )
+        )

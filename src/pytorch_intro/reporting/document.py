@@ -1,16 +1,17 @@
 """A small document model, written out as Markdown (here) and as one HTML page
-(:mod:`.html`), so both files say the same thing. Figures are PNG files,
-embedded as data URIs, in the Markdown defined at its end (reference-style, so
-the text stays readable).
+(:mod:`.html`), so both files say the same thing. Figures are PNG files: the
+Markdown refers to them by relative path, in definitions at its end
+(reference-style, so the text stays readable); the HTML page embeds them.
 """
 
 from __future__ import annotations
 
-import base64
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 if TYPE_CHECKING:
     from pytorch_intro.reporting.results import RunIdentity
@@ -83,12 +84,6 @@ class Document:
         self.blocks.extend(block for block in blocks if block is not None)
 
 
-def data_uri(path: str) -> str:
-    """A PNG file as a data URI, to embed it."""
-    png = Path(path).read_bytes()
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-
-
 def _md_cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
@@ -99,8 +94,9 @@ def _md_table(table: Table) -> str:
     return "\n".join("| " + " | ".join(map(_md_cell, row)) + " |" for row in rows)
 
 
-def to_markdown(document: Document) -> str:
-    """The document as Markdown; figures are data URIs defined at the end."""
+def to_markdown(document: Document, folder: str | Path | None = None) -> str:
+    """The document as Markdown; its figures' paths, defined at the end, are
+    relative to ``folder`` (where the Markdown file lies), or as recorded."""
     parts = [f"# {document.title}"]
     images: list[str] = []
 
@@ -126,5 +122,7 @@ def to_markdown(document: Document) -> str:
                 parts.append(f"{image(block)}\n\n*{block.caption}*")
             case ImageRow(items):
                 parts.append(" ".join(image(item) for item in items))
-    references = [f"[figure-{n}]: {data_uri(path)}" for n, path in enumerate(images, 1)]
+    if folder is not None:
+        images = [Path(os.path.relpath(path, folder)).as_posix() for path in images]
+    references = [f"[figure-{n}]: {quote(path)}" for n, path in enumerate(images, 1)]
     return "\n\n".join(parts + ["\n".join(references)]).rstrip() + "\n"

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import base64
 import html
 import re
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 
 from markdown_it import MarkdownIt
 
@@ -21,7 +23,6 @@ from pytorch_intro.reporting.document import (
     Paragraph,
     Preformatted,
     Table,
-    data_uri,
 )
 
 _STYLE = """
@@ -58,6 +59,12 @@ nav.toc ul { margin: 4px 0; padding-left: 20px; }
 
 # inline Markdown (`code`, **bold**, autolinks); raw HTML is escaped
 _inline = MarkdownIt("commonmark", {"html": False}).renderInline
+
+
+def data_uri(path: str) -> str:
+    """A PNG file as a data URI, to embed it."""
+    png = Path(path).read_bytes()
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
 def _figure(image: Image) -> str:

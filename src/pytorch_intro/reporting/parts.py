@@ -83,6 +83,16 @@ def seed_spread(variant: VariantResults) -> str:
     )
 
 
+def dead_units(variant: VariantResults) -> str:
+    """``; dead ReLU units: 14 of 32`` (channels, for convolutions), or nothing
+    for a model without ReLU (training/evaluation.py: ``count_dead_units``)."""
+    dead, total = variant.metrics.dead_relu_units, variant.metrics.relu_units
+    if total is None:
+        return ""
+    units = "channels" if variant.model.channels else "units"
+    return f"; dead ReLU {units}: {dead} of {total}"
+
+
 def differs(p1: float, n1: int, p2: float, n2: int) -> bool:
     """Whether two accuracies differ by more than two standard errors."""
     se = math.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2)
@@ -118,8 +128,9 @@ def still_improving_claims(
 def variant_section(
     document: Document, variant: VariantResults, level: int = 3
 ) -> None:
-    """A variant's heading, settings and accuracy, the run it comes from (and its
-    data, if an earlier run's) in a run's report, epoch listing and curves."""
+    """A variant's heading, settings, dead ReLU units and accuracy, the run it
+    comes from (and its data, if an earlier run's) in a run's report, epoch
+    listing and curves."""
     training, run, current = variant.training, variant.run, document.run
     origin = ""
     if current is not None and run is not None:
@@ -131,9 +142,9 @@ def variant_section(
         Paragraph(
             f"{count(variant.n_params)} parameters; {training.epochs} epochs of "
             f"Adam (lr {training.lr}, batch {training.batch_size}) on "
-            f"{count(variant.n_train)} samples; final validation accuracy "
-            f"**{pct(variant.accuracy)}** on {count(variant.n_eval)} samples"
-            f"{seed_spread(variant)}.{origin}"
+            f"{count(variant.n_train)} samples{dead_units(variant)}; final "
+            f"validation accuracy **{pct(variant.accuracy)}** on "
+            f"{count(variant.n_eval)} samples{seed_spread(variant)}.{origin}"
         ),
         Preformatted(epoch_listing(variant.history)),
         figure(variant, "learning_curves", f"{variant.title}: learning curves.", 820),

@@ -56,11 +56,21 @@ class RunIdentity(Container):
 
 
 class Metrics(Container):
-    """Final validation metrics."""
+    """Final validation metrics; the ReLU units that never fired on the
+    validation set, of how many (None: a model without ReLU)."""
 
     val_loss: float
     val_accuracy: Fraction
     n_samples: PositiveInt
+    dead_relu_units: NonNegativeInt | None = None
+    relu_units: PositiveInt | None = None
+
+    @model_validator(mode="after")
+    def _units_add_up(self) -> Metrics:
+        dead, total = self.dead_relu_units, self.relu_units
+        if (dead is None) != (total is None) or (dead is not None and dead > total):
+            raise ValueError(f"dead_relu_units={dead} of relu_units={total}")
+        return self
 
 
 class HistoryRow(Container):

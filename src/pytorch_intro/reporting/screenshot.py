@@ -12,7 +12,13 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 # What Playwright does not pass itself (it already turns off first-run work,
@@ -27,8 +33,10 @@ def find_chromium() -> str | None:
     return next((path for name in BROWSERS if (path := shutil.which(name))), None)
 
 
-def screenshot(page: Path, output: Path, width: int = 1280, height: int = 4000) -> Path:
-    """Render the local HTML file ``page`` into ``output`` (PNG, width x height)."""
+@contextmanager
+def open_page(page: Path, width: int = 1280, height: int = 4000) -> Iterator[Page]:
+    """The local HTML file ``page`` loaded, its images too, in headless Chromium
+    (a width x height viewport)."""
     from playwright.sync_api import sync_playwright  # noqa: PLC0415 - dev extra
 
     if (browser := find_chromium()) is None:
@@ -40,19 +48,27 @@ def screenshot(page: Path, output: Path, width: int = 1280, height: int = 4000) 
         raise FileNotFoundError(f"{page}: no report page")
     with sync_playwright() as driver:
         chromium = driver.chromium.launch(executable_path=browser, args=FLAGS)
-        tab = chromium.new_page(viewport={"width": width, "height": height})
-        tab.goto(Path(page).resolve().as_uri())
+        try:
+            tab = chromium.new_page(viewport={"width": width, "height": height})
+            tab.goto(Path(page).resolve().as_uri())
+            yield tab
+        finally:
+            chromium.close()
+
+
+def screenshot(page: Path, output: Path, width: int = 1280, height: int = 4000) -> Path:
+    """Render the local HTML file ``page`` into ``output`` (PNG, width x height)."""
+    with open_page(page, width, height) as tab:
         tab.screenshot(path=output)  # makes the output's folder
-        chromium.close()
     return Path(output)
 
 
 def latest_report(folder: Path = Path("data/08_reporting/report.html")) -> Path:
-    """The latest version of the versioned report page."""
+    """The latest version of the versioned report page (or of ``report.md``)."""
     versions = sorted(folder.iterdir()) if folder.is_dir() else []
     if not versions:
         raise FileNotFoundError(f"{folder}: no report yet; run `kedro run` first")
-    return versions[-1] / "report.html"
+    return versions[-1] / folder.name
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import os
 import socket
 import sys
 import time
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -22,14 +23,28 @@ import click
 import dask
 import mlflow
 import pandas as pd
-from distributed import Client, KilledWorker, LocalCluster, as_completed, wait
+from distributed import (
+    Client,
+    KilledWorker,
+    LocalCluster,
+    fire_and_forget,
+    wait,
+)
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 from mlflow.tracking import MlflowClient
+from optuna.trial import TrialState
 
 from pytorch_intro.internals import saved_file
-from pytorch_intro.sweeps.spec import Point, expand, parse_sweep
-from pytorch_intro.sweeps.summary import plot_sweep
+from pytorch_intro.sweeps.search import (
+    DONE,
+    budget_left,
+    next_point,
+    open_study,
+    tell,
+)
+from pytorch_intro.sweeps.spec import Point, SweepSpec, expand, parse_sweep
+from pytorch_intro.sweeps.summary import optuna_plots, plot_sweep
 from pytorch_intro.sweeps.tracking import SweepTracker
 from pytorch_intro.sweeps.worker import run_point, warm_up
 
@@ -63,44 +78,47 @@ def main(
                 dashboard_address="127.0.0.1:0",
             )
         )
-    warming = []
     try:
         if scheduler is None:  # this machine's workers import while this sets up
-            warming = _warm_up(client, project, env)
+            _warm_up(client, project, env)
         spec, catalog, experiment = _load(name, env)
         uri = mlflow.get_tracking_uri()
         tracker = SweepTracker(MlflowClient(uri), experiment.experiment_id, name)
         _check_store(client, uri, scheduler)
         if scheduler is not None:
-            warming = _warm_up(client, project, env)
-        points = expand(spec)
-        tracker.start(
-            points, {"pipelines": ",".join(spec.pipelines), "points": len(points)}
+            _warm_up(client, project, env)
+        if spec.search is None:
+            points, study, left = expand(spec), None, 0
+            size = {"points": len(points)}
+        else:  # Optuna chooses the points, up to the budget
+            study = open_study(spec, name, catalog.load(f"sweeps.{name}.study"))
+            points, left = [], budget_left(study, spec)
+            search = spec.search
+            size = {"budget": left, "sampler": search.sampler}
+            size |= {"pruner": search.pruner.kind}
+        tracker.start(points, {"pipelines": ",".join(spec.pipelines)} | size)
+        before = (
+            "" if study is None else f" ({len(study.get_trials(states=DONE))} before)"
         )
         click.echo(
-            f"sweep {name}: {len(points)} points on "
+            f"sweep {name}: {len(points) or left} points{before} on "
             f"{len(client.scheduler_info()['workers'])} worker(s); MLflow sweep run "
             f"{tracker.run_id}; Dask dashboard: {client.dashboard_link or 'not available'}"
         )
-        rows = _run(name, points, client, tracker, rerun, log_models)
-        wait(warming)  # done long ago: the points ran after them
+        if study is None:
+            rows = _run(name, points, client, tracker, rerun, log_models)
+        else:
+            rows, points = _search(name, spec, study, left, client, tracker, log_models)
         table = pd.DataFrame(rows).convert_dtypes()
         failed = int(table["status"].isin(["FAILED", "KILLED"]).sum())
-        swept = sorted(
-            {k for p in points for k in p.swept if not k.endswith(".training.seed")}
-        )
-        files = []
-        for dataset, data in {
-            "summary": table,
-            "accuracy": plot_sweep(table, swept),
-        }.items():
-            catalog.save(f"sweeps.{name}.{dataset}", data)
-            if path := saved_file(catalog.get(f"sweeps.{name}.{dataset}")):
-                files.append(path)
+        files = _save(name, table, points, study, catalog)
         tracker.finish(files, failed, _best(table))
+        pruned = int((table["status"] == "PRUNED").sum())
         click.echo(
-            f"sweep {name}: {len(points) - failed} of {len(points)} points "
-            f"finished, {failed} failed; summary: {', '.join(map(str, files))}"
+            f"sweep {name}: {len(table) - failed - pruned} of {len(table)} points "
+            f"finished, {failed} failed"
+            + (f", {pruned} pruned" if pruned else "")
+            + f"; summary: {', '.join(map(str, files))}"
         )
     finally:
         client.close()
@@ -109,12 +127,33 @@ def main(
     sys.exit(1 if failed else 0)
 
 
-def _warm_up(client: Client, project: str, env: str | None) -> list[Any]:
-    """Each worker's imports and set-up, started now (keep the futures)."""
-    return [
-        client.submit(warm_up, project, env, workers=[address], pure=False)
-        for address in client.scheduler_info()["workers"]
-    ]
+def _save(
+    name: str, table: pd.DataFrame, points: list[Point], study: Any, catalog: Any
+) -> list[Path]:
+    """The summary table and figures, saved (versioned): their files."""
+    swept = sorted(
+        {k for p in points for k in p.swept if not k.endswith(".training.seed")}
+    )
+    figures = {"summary": table, "accuracy": plot_sweep(table, swept)}
+    if study is not None:
+        figures |= {f"optuna_{k}": v for k, v in optuna_plots(study).items()}
+    files = []
+    for dataset, data in figures.items():
+        catalog.save(f"sweeps.{name}.{dataset}", data)
+        if path := saved_file(catalog.get(f"sweeps.{name}.{dataset}")):
+            files.append(path)
+    return files
+
+
+def _warm_up(client: Client, project: str, env: str | None) -> None:
+    """Each worker's imports and set-up, started now; nothing waits for them
+    (a point warms its worker up anyway, and a worker may die first)."""
+    fire_and_forget(
+        [
+            client.submit(warm_up, project, env, workers=[address], pure=False)
+            for address in client.scheduler_info()["workers"]
+        ]
+    )
 
 
 def _load(name: str, env: str | None) -> tuple[Any, Any, Any]:
@@ -158,58 +197,161 @@ def _run(
 ) -> list[dict[str, Any]]:
     """Run (or skip) every point, a progress line each; their summary rows."""
     rows: dict[str, dict[str, Any]] = {}
-    futures = {}
+    todo = []
     for point in points:
         earlier = None if rerun else tracker.finished(point)
-        if earlier is not None:
-            result = tracker.result(earlier.info.run_id)
-            rows[point.id] = point.row(result | {"status": "SKIPPED", "seconds": 0.0})
-            click.echo(
-                f"{point.id}: skipped, FINISHED in run {earlier.info.run_id} "
-                "(--rerun: again)"
-            )
+        if earlier is None:
+            todo.append(point)
             continue
-        run_id = tracker.create_point(point)
-        future = client.submit(
-            run_point,
-            str(Path.cwd().resolve()),
-            point,
-            run_id,
-            log_models,
-            key=f"{name}-{point.id}-{run_id[:8]}",
-            pure=False,
-        )
-        futures[future] = (point, run_id)
-    skipped = done = len(rows)
-    started = time.perf_counter()
-    for future in as_completed(futures):
-        point, run_id = futures[future]
-        try:
-            outcome = future.result()
-        except KilledWorker as error:  # the process running it died
-            outcome = {
-                "returncode": -1,
-                "seconds": time.perf_counter() - started,
-                "error": f"its worker process died ({error})",
-            }
-        status = tracker.close_point(run_id, outcome)
-        row = point.row(tracker.result(run_id))
-        rows[point.id] = row | {"status": status, "seconds": outcome["seconds"]}
-        done += 1
-        elapsed = time.perf_counter() - started
-        left = elapsed / (done - skipped) * (len(points) - done)
-        values = " ".join(f"{k.rsplit('.', 1)[-1]}={v}" for k, v in point.swept.items())
-        result = (
-            f"val_accuracy {row['val_accuracy']:.4f}"
-            if status == "FINISHED"
-            else f"({row['error']})"
-        )
+        result = tracker.result(earlier.info.run_id)
+        rows[point.id] = point.row(result | {"status": "SKIPPED", "seconds": 0.0})
         click.echo(
-            f"[{done}/{len(points)}] {point.id} {point.pipeline} {values}: "
-            f"{status} {result} in {outcome['seconds']:.1f} s; "
-            f"elapsed {elapsed:.0f} s, about {left:.0f} s left"
+            f"{point.id}: skipped, FINISHED in run {earlier.info.run_id} "
+            "(--rerun: again)"
         )
+    skipped, started = len(rows), time.perf_counter()
+    for point, run_id, outcome in _points(name, todo, client, tracker, log_models):
+        status = tracker.close_point(run_id, outcome)
+        rows[point.id] = point.row(tracker.result(run_id)) | {
+            "status": status,
+            "seconds": outcome["seconds"],
+        }
+        _progress(len(rows), skipped, len(points), point, rows[point.id], started)
     return [rows[p.id] for p in points]
+
+
+def _points(
+    name: str,
+    points: Iterable[Point | Callable[[], tuple[Point, Any]]],
+    client: Client,
+    tracker: SweepTracker,
+    log_models: bool,
+) -> Iterator[tuple[Point, str, dict[str, Any]]]:
+    """Run ``points`` (or, for a search, callables that ask for the next point
+    and its trial), each on a worker running no other; yield each as it ends:
+    the point, its run, how it ended (with its ``trial``).
+
+    One per worker: a point queued behind another on a worker that dies would be
+    lost with it.
+    """
+    pending: dict[Any, tuple[Point, str, Any, float, str]] = {}
+    todo, item = iter(points), None
+    while True:
+        running = {entry[4] for entry in pending.values()}
+        free = [w for w in client.scheduler_info()["workers"] if w not in running]
+        while free and (item := next(todo, None)) is not None:
+            point, trial = item() if callable(item) else (item, None)
+            run_id = tracker.create_point(point)
+            if trial is not None:
+                trial.set_user_attr("run_id", run_id)
+                trial.set_user_attr("pipeline", point.pipeline)
+                trial.set_user_attr("swept", point.swept)
+            address = free.pop()
+            future = client.submit(
+                run_point,
+                str(Path.cwd().resolve()),
+                point,
+                run_id,
+                log_models,
+                trial,
+                key=f"{name}-{point.id}-{run_id[:8]}",
+                workers=[address],  # only there (a dead one fails it: KILLED)
+                pure=False,
+            )
+            pending[future] = (point, run_id, trial, time.perf_counter(), address)
+        if not pending and item is not None:  # every worker is restarting
+            client.wait_for_workers(1)
+            continue
+        if not pending:
+            return
+        finished, _ = wait(list(pending), return_when="FIRST_COMPLETED")
+        for future in finished:
+            point, run_id, trial, started, _ = pending.pop(future)
+            try:
+                outcome = future.result()
+            except KilledWorker as error:  # the process running it died
+                outcome = {
+                    "returncode": -1,
+                    "seconds": time.perf_counter() - started,
+                    "error": f"its worker process died ({error})",
+                }
+            # forget it: a worker dying later would have Dask run it again
+            future.release()
+            yield point, run_id, outcome | {"trial": trial}
+
+
+def _search(
+    name: str,
+    spec: SweepSpec,
+    study: Any,
+    left: int,
+    client: Client,
+    tracker: SweepTracker,
+    log_models: bool,
+) -> tuple[list[dict[str, Any]], list[Point]]:
+    """Ask Optuna for ``left`` points, as many at once as there are workers;
+    the summary rows (a former run's points first, SKIPPED) and the points."""
+    rows, points = [], []
+    for trial in study.get_trials(states=DONE):  # a former run's
+        run_id = trial.user_attrs["run_id"]
+        pruned = trial.state == TrialState.PRUNED
+        rows.append(
+            {"point": f"point-{trial.number + 1:03d}"}
+            | {"pipeline": trial.user_attrs["pipeline"]}
+            | trial.user_attrs["swept"]
+            | tracker.result(run_id)
+            | {"status": "PRUNED" if pruned else "SKIPPED", "seconds": 0.0}
+        )
+    skipped, total = len(rows), len(rows) + left
+    started = time.perf_counter()
+
+    def ask() -> tuple[Point, Any]:
+        trial = study.ask()
+        points.append(point := next_point(trial, spec))
+        return point, trial
+
+    asks = (ask for _ in range(left))
+    for point, run_id, outcome in _points(name, asks, client, tracker, log_models):
+        trial = outcome["trial"]
+        status = tracker.close_point(run_id, outcome)
+        result = tracker.result(run_id)
+        if status == "FINISHED" and outcome.get("pruned_epoch"):
+            tracker.mark_pruned(run_id, outcome["pruned_epoch"])
+            tell(study, trial, state=TrialState.PRUNED)
+            status = "PRUNED"
+        elif status == "FINISHED":
+            tell(study, trial, values=result["val_accuracy"])
+        else:
+            tell(study, trial, state=TrialState.FAIL)
+        rows.append(
+            point.row(result) | {"status": status, "seconds": outcome["seconds"]}
+        )
+        _progress(len(rows), skipped, total, point, rows[-1], started)
+    return rows, points
+
+
+def _progress(
+    done: int,
+    skipped: int,
+    total: int,
+    point: Point,
+    row: dict[str, Any],
+    started: float,
+) -> None:
+    """The line of a point that ended: done/total, its result, time left."""
+    elapsed = time.perf_counter() - started
+    left = elapsed / (done - skipped) * (total - done)
+    values = " ".join(f"{k.rsplit('.', 1)[-1]}={v}" for k, v in point.swept.items())
+    status = row["status"]
+    if status in ("FINISHED", "PRUNED"):
+        result = f"val_accuracy {row['val_accuracy']:.4f}"
+    else:
+        result = f"({row['error']})"
+    click.echo(
+        f"[{done}/{total}] {point.id} {point.pipeline} {values}: "
+        f"{status} {result} in {row['seconds']:.1f} s; "
+        f"elapsed {elapsed:.0f} s, about {left:.0f} s left"
+    )
 
 
 def _check_store(client: Any, uri: str, scheduler: str | None) -> None:

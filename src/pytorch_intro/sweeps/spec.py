@@ -10,7 +10,7 @@ import json
 import math
 import random
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -51,9 +51,10 @@ class Distribution(Config):
 
 
 class RandomSamples(Config):
-    """``samples`` random draws of ``parameters`` (seeded by ``seed``)."""
+    """``samples`` random draws of ``parameters`` (seeded by ``seed``); with a
+    ``search``, the distributions it samples from (no ``samples``)."""
 
-    samples: Annotated[int, Field(ge=1)]
+    samples: Annotated[int, Field(ge=1)] | None = None
     seed: int = 0
     parameters: dict[str, Distribution]
 
@@ -65,9 +66,37 @@ class ExtraPoint(Config):
     params: dict[str, Scalar] = {}
 
 
+class Pruner(Config):
+    """When a search stops a point early, on its validation accuracy per epoch:
+    ``median`` (below the median of earlier points at that epoch, once
+    ``startup_trials`` points have finished and after ``warmup_epochs``),
+    ``hyperband`` (successive halving), or ``none``."""
+
+    kind: Literal["none", "median", "hyperband"] = "none"
+    startup_trials: Annotated[int, Field(ge=0)] = 5
+    warmup_epochs: Annotated[int, Field(ge=0)] = 0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _named(cls, value: Any) -> Any:  # `pruner: median`
+        return {"kind": value} if isinstance(value, str) else value
+
+
+class Search(Config):
+    """Points chosen by Optuna: ``sampler`` over the sweep's ``grid`` (choices)
+    and ``random.parameters`` (distributions), at most ``budget`` points
+    (default for ``grid``: all of it), stopped early by the ``pruner``."""
+
+    sampler: Literal["grid", "random", "tpe"]
+    budget: Annotated[int, Field(ge=1)] | None = None
+    pruner: Pruner = Pruner()
+    seed: int = 0
+
+
 class SweepSpec(Config):
     """A sweep: ``pipelines`` x ``grid`` x ``random`` samples x ``seeds``, each with
-    the fixed ``params``, then the ``include`` points; every point in ``env``."""
+    the fixed ``params``, then the ``include`` points; every point in ``env``.
+    With ``search``, Optuna chooses the points instead (see :class:`Search`)."""
 
     pipelines: Annotated[list[str], Field(min_length=1)]
     grid: dict[str, Annotated[list[Scalar], Field(min_length=1)]] = {}
@@ -76,6 +105,7 @@ class SweepSpec(Config):
     params: dict[str, Scalar] = {}
     include: list[ExtraPoint] = []
     env: str | None = None
+    search: Search | None = None
 
     @model_validator(mode="after")
     def _keys_do_not_clash(self) -> SweepSpec:
@@ -84,6 +114,15 @@ class SweepSpec(Config):
             raise ValueError(f"{', '.join(clash)}: both swept and fixed in params")
         if overlap := sorted(set(self.grid) & drawn):
             raise ValueError(f"{', '.join(overlap)}: both in grid and in random")
+        if self.search is None and self.random and self.random.samples is None:
+            raise ValueError("random: samples is missing (how many points to draw)")
+        if self.search is not None:
+            if self.include or len(self.seeds) > 1:
+                raise ValueError("search: takes no include points and one seed at most")
+            if self.search.sampler == "grid" and drawn:
+                raise ValueError("search: the grid sampler takes no random parameters")
+            if self.search.sampler != "grid" and self.search.budget is None:
+                raise ValueError(f"search: {self.search.sampler} needs a budget")
         return self
 
 
@@ -108,13 +147,17 @@ class Point:
         text = json.dumps(content, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
-    def params_option(self) -> str:
-        """The ``--params`` value: ``key=value,...`` (values as YAML reads them)."""
+    def dotlist(self) -> list[str]:
+        """``key=value`` per parameter, values as YAML (and OmegaConf) read them."""
         # JSON writes booleans and floats (0.001, 1e-05) as YAML reads them
-        return ",".join(
+        return [
             f"{k}={v if isinstance(v, str) else json.dumps(v)}"
             for k, v in sorted(self.params.items())
-        )
+        ]
+
+    def params_option(self) -> str:
+        """The ``--params`` value of ``kedro run``: ``key=value,...``."""
+        return ",".join(self.dotlist())
 
     def row(self, result: dict[str, Any]) -> dict[str, Any]:
         """The point's row of the sweep's summary, with its run's ``result``."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -38,3 +40,25 @@ def plot_sweep(table: pd.DataFrame, swept: Sequence[str]) -> Figure:
     extra = f"\nmean ± std over {seeds} seeds" if seeds > 1 else ""
     fig.suptitle(f"Accuracy against each swept value{extra}", fontsize="medium")
     return fig
+
+
+def optuna_plots(study: Any) -> dict[str, Figure]:
+    """Optuna's optimisation history and parallel coordinates of a search."""
+    import optuna  # noqa: PLC0415 - sweeps with a search only
+    from optuna.visualization import matplotlib as plots  # noqa: PLC0415
+
+    complete = study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
+    if not complete:
+        return {}
+    with warnings.catch_warnings():  # optuna 5.0 marks its matplotlib plots so
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        figures = {"history": plots.plot_optimization_history(study).figure}
+        if len({name for trial in complete for name in trial.params}) > 1:
+            # (one parameter: nothing to draw between axes)
+            figures["parallel_coordinate"] = plots.plot_parallel_coordinate(
+                study
+            ).figure
+    for figure in figures.values():
+        figure.set_size_inches(8, 5)
+        figure.set_layout_engine("constrained")
+    return figures

@@ -22,6 +22,8 @@ SWEEP_TAG = "pytorch_intro.sweep"
 POINT_TAG = "pytorch_intro.point"
 HASH_TAG = "pytorch_intro.point_hash"
 ERROR_TAG = "pytorch_intro.error"
+#: The last epoch a pruned point trained.
+PRUNED_TAG = "pytorch_intro.pruned_epoch"
 #: Summary columns that are no parameter of the best point.
 SUMMARY_ONLY = {"status", "val_accuracy", "val_loss", "seconds", "error"}
 
@@ -84,6 +86,10 @@ class SweepTracker:
         status = "KILLED" if outcome["returncode"] < 0 else "FAILED"
         self.client.set_terminated(run_id, status)
         return status
+
+    def mark_pruned(self, run_id: str, epoch: int) -> None:
+        """A point its search stopped early (MLflow has no PRUNED status)."""
+        self.client.set_tag(run_id, PRUNED_TAG, str(epoch))
 
     def result(self, run_id: str) -> dict[str, Any]:
         """A point's final numbers, as its run recorded them."""

@@ -20,6 +20,7 @@ import os
 import threading
 import time
 import traceback
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -49,24 +50,40 @@ def _warm_up(project: str, env: str | None) -> None:
     bootstrap_project(Path(project))
     import pytorch_intro.train_eval.nodes  # noqa: F401, PLC0415 - the heavy imports
 
-    with KedroSession.create(project_path=Path(project), env=env) as session:
+    with _quiet(), KedroSession.create(project_path=Path(project), env=env) as session:
         session.load_context()
     _PROJECTS.add(project)
 
 
 def run_point(
-    project: str, point: Point, run_id: str, log_models: bool = False
+    project: str,
+    point: Point,
+    run_id: str,
+    log_models: bool = False,
+    trial: Any = None,
 ) -> dict[str, Any]:
     """The point's pipeline in ``project``, its MLflow run resumed from
     ``run_id``; how it ended (never raises). It runs to the variant's record
-    (metrics, params, figures) and logs no MLflow model unless ``log_models``."""
+    (metrics, params, figures) and logs no MLflow model unless ``log_models``.
+    With a search's Optuna ``trial``, it reports the validation accuracy after
+    every epoch and stops training when the study's pruner says so
+    (``pruned_epoch``: the last epoch it trained)."""
     started = time.perf_counter()
-    error = None
+    error, pruned = None, []
+
+    def decide(epoch: int, accuracy: float) -> bool:
+        trial.report(accuracy, epoch)
+        if trial.should_prune():
+            pruned.append(epoch)
+        return bool(pruned)
+
     outputs = [f"{point.pipeline}.report_entry"]
     outputs += [f"{point.pipeline}.servable"] if log_models else []
     try:
         warm_up(project, point.env)
         from kedro.framework.session import KedroSession  # noqa: PLC0415
+
+        from pytorch_intro.training.trainer import stop_early  # noqa: PLC0415
 
         with (
             _ONE_AT_A_TIME,
@@ -74,10 +91,11 @@ def run_point(
                 {"MLFLOW_RUN_ID": run_id, POINT_ENV: point.id}
                 | ({LOG_MODELS_ENV: "1"} if log_models else {})
             ),
+            stop_early(decide) if trial is not None else contextlib.nullcontext(),
             KedroSession.create(
                 project_path=Path(project),
                 env=point.env,
-                runtime_params=_nested(point.params),
+                runtime_params=_runtime_params(point),
             ) as session,
         ):
             session.run(pipeline_names=[point.pipeline], to_outputs=outputs)
@@ -87,19 +105,38 @@ def run_point(
         "returncode": 0 if error is None else 1,
         "seconds": time.perf_counter() - started,
         "error": error,
+        "pruned_epoch": pruned[0] if pruned else None,
     }
 
 
-def _nested(params: dict[str, Any]) -> dict[str, Any]:
-    """``{"a.b": 1}`` as Kedro's runtime parameters: ``{"a": {"b": 1}}``."""
-    nested: dict[str, Any] = {}
-    for key, value in params.items():
-        *parents, leaf = key.split(".")
-        level = nested
-        for parent in parents:
-            level = level.setdefault(parent, {})
-        level[leaf] = value
-    return nested
+def _runtime_params(point: Point) -> dict[str, Any]:
+    """The point's parameters as ``kedro run --params`` reads them (OmegaConf's
+    dot list: ``a.b=[32]`` is the list ``[32]``, ``a.c=0.001`` a float)."""
+    from omegaconf import OmegaConf  # noqa: PLC0415
+
+    return OmegaConf.to_container(OmegaConf.from_dotlist(point.dotlist()))
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Warnings and errors only: a point's INFO lines would bury the sweep's.
+
+    Also without Kedro's warning that a versioned dataset's latest version is
+    another point's: each point loads back what it saved (``RunGuardHook``).
+    """
+    import kedro_mlflow  # noqa: F401, PLC0415 - it sets its logger's level on import
+
+    names = ("", "kedro", "kedro_mlflow", "pytorch_intro")
+    levels = {name: logging.getLogger(name).level for name in names}
+    for name in names:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "Save version .* did not match load")
+            yield
+    finally:
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
 
 
 @contextlib.contextmanager
@@ -131,8 +168,6 @@ def _isolated(environment: dict[str, str]) -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-        for name, level in levels.items():
-            logging.getLogger(name).setLevel(level)
         torch.set_num_threads(threads)
         torch.set_flush_denormal(flushing)
         gc.collect()

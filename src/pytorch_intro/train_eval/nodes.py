@@ -22,6 +22,7 @@ from pytorch_intro.serving import Servable, export_servable
 from pytorch_intro.training import (
     TrainingConfig,
     confusion_matrix,
+    count_dead_units,
     evaluate,
     num_classes_for,
     to_tensors,
@@ -98,10 +99,11 @@ def train_model(
 
 
 def evaluate_model(
-    model: Checkpoint, valid_set: LabelledSet
-) -> tuple[pd.DataFrame, dict[str, float]]:
-    """Per-sample predictions (with the predicted class's probability) and the
-    final validation metrics of a trained model."""
+    model: Checkpoint, valid_set: LabelledSet, history: pd.DataFrame
+) -> tuple[pd.DataFrame, dict[str, float], pd.DataFrame]:
+    """Per-sample predictions (with the predicted class's probability), the final
+    validation metrics of a trained model, and its dead ReLU units as a row at
+    the ``history``'s last epoch (where MLflow records a metric)."""
     net = model_from_checkpoint(model)
     inputs, labels = to_tensors(valid_set["samples"], valid_set["annotations"])
     result = evaluate(net, inputs, labels)
@@ -112,12 +114,15 @@ def evaluate_model(
             "probability": result.probabilities.max(dim=1).values.numpy(),
         }
     )
+    units = count_dead_units(net, inputs)
+    dead = {"dead_relu_units": units.dead, "relu_units": units.total} if units else {}
     metrics = {
         "val_loss": result.loss,
         "val_accuracy": result.accuracy,
         "n_samples": len(labels),
     }
-    return predictions, metrics
+    last_epoch = {"epoch": int(history["epoch"].iloc[-1])} | dead
+    return predictions, metrics | dead, pd.DataFrame([last_epoch])
 
 
 def count_parameters_by_layer(model: Checkpoint) -> pd.DataFrame:

@@ -14,6 +14,7 @@ from kedro.pipeline import Node, Pipeline
 from pytorch_intro import reporting
 from pytorch_intro.models.preprocessing import FEATURES
 from pytorch_intro.train_eval import nodes
+from pytorch_intro.workers import WORKER_TAG
 
 
 def bind(func: Callable, **kwargs) -> Callable:
@@ -63,8 +64,8 @@ def create_template(features: str, kind: str, figures: Iterable[str] = ()) -> Pi
         ),
         (
             nodes.evaluate_model,
-            ["model", "valid_features"],
-            ["predictions", "metrics"],
+            ["model", "valid_features", "history"],
+            ["predictions", "metrics", "dead_units"],
         ),
         (
             bind(nodes.package_model, features=features, kind=kind),
@@ -95,7 +96,14 @@ def create_template(features: str, kind: str, figures: Iterable[str] = ()) -> Pi
     ]
     return Pipeline(
         [
-            Node(func, inputs, outputs, name=func.__name__)
+            Node(
+                func,
+                inputs,
+                outputs,
+                name=func.__name__,
+                # training runs in a worker process (VariantRunner)
+                tags=[WORKER_TAG] if func is nodes.train_model else None,
+            )
             for func, inputs, outputs in steps
         ]
     )

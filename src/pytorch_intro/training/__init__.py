@@ -2,7 +2,9 @@
 
 from pytorch_intro.training.config import TrainingConfig
 from pytorch_intro.training.evaluation import (
+    DeadUnits,
     Evaluation,
+    count_dead_units,
     evaluate,
     predict_logits,
     to_tensors,
@@ -31,6 +33,7 @@ from pytorch_intro.training.trainer import (
 
 __all__ = [
     "Confusion",
+    "DeadUnits",
     "EpochResult",
     "Evaluation",
     "TrainStep",
@@ -39,6 +42,7 @@ __all__ = [
     "class_probabilities",
     "classification_loss",
     "confusion_matrix",
+    "count_dead_units",
     "evaluate",
     "fit",
     "intra_op_threads",

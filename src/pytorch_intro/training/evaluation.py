@@ -1,4 +1,4 @@
-"""Predictions and metrics of one trained model on in-memory tensors."""
+"""Predictions, metrics and dead units of one trained model on in-memory tensors."""
 
 from __future__ import annotations
 
@@ -66,4 +66,45 @@ def evaluate(
         accuracy=(predictions == labels).double().mean().item(),
         predictions=predictions,
         probabilities=class_probabilities(logits),
+    )
+
+
+@dataclass(frozen=True)
+class DeadUnits:
+    """How many of a model's ReLU units never fired (``dead``), of ``total``."""
+
+    dead: int
+    total: int
+
+
+def count_dead_units(
+    model: nn.Module, inputs: Tensor, batch_size: int = EVAL_BATCH_SIZE
+) -> DeadUnits | None:
+    """The units of the model's ``nn.ReLU`` modules that output exactly 0 for
+    every sample of ``inputs`` (None: the model has no ``nn.ReLU``).
+
+    A unit is one feature of a ReLU's (N, C, ...) output: a hidden neuron of a
+    linear layer, or a channel of a convolution, which is dead only when it is 0
+    at every position of every sample. Dead on the training data too, it gets no
+    gradient: training cannot revive it.
+    """
+    relus = [module for module in model.modules() if isinstance(module, nn.ReLU)]
+    if not relus:
+        return None
+    fired: dict[nn.Module, Tensor] = {}
+
+    def record(module: nn.Module, _: tuple[Tensor, ...], output: Tensor) -> None:
+        # (N, C, ...) -> (C,): whether each unit fired anywhere in this batch
+        active = (output > 0).flatten(2).any(2) if output.dim() > 2 else output > 0
+        fired[module] = active.any(0) | fired.get(module, False)
+
+    handles = [relu.register_forward_hook(record) for relu in relus]
+    try:
+        predict_logits(model, inputs, batch_size)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return DeadUnits(
+        dead=sum(int((~units).sum()) for units in fired.values()),
+        total=sum(units.numel() for units in fired.values()),
     )

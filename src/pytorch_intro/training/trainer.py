@@ -17,7 +17,8 @@ import statistics
 import sys
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass
 
 import torch
@@ -45,6 +46,23 @@ logger = logging.getLogger(__name__)
 #: One-cycle schedule: share of the steps spent warming up, and the ratios of
 #: the peak learning rate to the first and to the last one.
 WARMUP, START_DIVISOR, END_DIVISOR = 0.25, 25.0, 1e4
+
+#: Told (epoch, the first seed's validation accuracy) after every epoch; True
+#: stops the training there (a sweep's pruner). Set with :func:`stop_early`.
+_EPOCH_END: ContextVar[Callable[[int, float], bool] | None] = ContextVar(
+    "epoch_end", default=None
+)
+
+
+@contextlib.contextmanager
+def stop_early(decide: Callable[[int, float], bool]) -> Iterator[None]:
+    """Inside the block, training asks ``decide(epoch, val_accuracy)`` after
+    every epoch and stops after the first epoch it says True for."""
+    token = _EPOCH_END.set(decide)
+    try:
+        yield
+    finally:
+        _EPOCH_END.reset(token)
 
 
 @dataclass
@@ -191,6 +209,10 @@ def fit(
                         EpochResult(epoch, loss, result.loss, result.accuracy, seconds)
                     )
                 _log_epoch(name, epoch, config.epochs, histories, seconds)
+                decide = _EPOCH_END.get()
+                if decide is not None and decide(epoch, histories[0][-1].val_accuracy):
+                    logger.info("%s: stopped after epoch %d (pruned)", name, epoch)
+                    break
     trained = [
         copy.deepcopy(m).to("cpu", memory_format=torch.contiguous_format).eval()
         for m in copies
