@@ -16,6 +16,7 @@ from optuna.trial import TrialState
 from pytorch_intro.sweeps import POINT_ENV
 from pytorch_intro.sweeps.search import budget_left, next_point, open_study
 from pytorch_intro.sweeps.spec import Point, SweepSpec
+from pytorch_intro.sweeps.summary import optuna_plots
 from pytorch_intro.sweeps.worker import run_point
 from tests.conftest import kedro_project, make_project
 
@@ -120,3 +121,17 @@ def test_a_search_resumes_its_study_and_fails_points_left_running():
     point = next_point(study.ask(), spec)
     assert point.id == "point-003" and point.pipeline == "simple2d.mlp"
     assert point.swept["simple2d.training.lr"] in (0.1, 0.01, 0.001)
+
+
+def test_a_searchs_optuna_plots_draw_and_save(tmp_path):
+    study = optuna.create_study(direction="maximize")
+    for value in (0.91, 0.95, 0.93):
+        trial = study.ask()
+        trial.suggest_categorical("digits.mlp.model.hidden_sizes", ["[32]", "[64]"])
+        trial.suggest_float("digits.training.lr", 3e-4, 3e-3, log=True)
+        study.tell(trial, value)
+    figures = optuna_plots(study)
+    assert set(figures) == {"history", "parallel_coordinate"}
+    for name, figure in figures.items():
+        figure.savefig(tmp_path / f"{name}.png")
+        assert (tmp_path / f"{name}.png").read_bytes().startswith(b"\x89PNG")

@@ -58,7 +58,6 @@ def optuna_plots(study: Any) -> dict[str, Figure]:
             figures["parallel_coordinate"] = plots.plot_parallel_coordinate(
                 study
             ).figure
-    for figure in figures.values():
+    for figure in figures.values():  # (a constrained layout breaks Optuna's axes)
         figure.set_size_inches(8, 5)
-        figure.set_layout_engine("constrained")
     return figures
