@@ -65,6 +65,7 @@ LONGEST_FIRST = [
     "test_sweeps.py",
     *sorted(FINISHED_PROJECT_FILES),
     "test_robustness.py",
+    "test_sweep_worker.py",
     "test_compiled.py",
     "test_single_variant.py",
     "test_predict.py",
