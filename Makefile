@@ -41,8 +41,9 @@ format: install
 viz: install
 	$(BIN)/kedro viz build --include-previews
 
+# prints the addresses of the experiment's runs and models views, then serves
 mlflow-ui: install
-	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db
+	$(BIN)/kedro mlflow-ui
 
 # the latest report as a browser shows it (needs Chromium), to build/report.png
 report-png: install

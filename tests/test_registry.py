@@ -9,6 +9,7 @@ import sys
 
 import mlflow
 import pytest
+from click.testing import CliRunner
 from kedro.framework.cli.project import run as kedro_run
 from kedro.runner import SequentialRunner
 from mlflow.tracking import MlflowClient
@@ -24,6 +25,7 @@ from pytorch_intro.hooks.orphans import (
 from pytorch_intro.hooks.registry import RegistryConfig, register_champions
 from pytorch_intro.pipeline_registry import register_pipelines
 from pytorch_intro.runner import VariantRunner, variant_order
+from tests.conftest import kedro_project, make_project
 
 NAME = "pytorch-intro-digits"
 FULL, SUBSET = "10000 samples, sha256 aaaa", "1000 samples, sha256 bbbb"
@@ -190,3 +192,23 @@ def test_kedro_run_defaults_to_the_variant_runner(monkeypatch):
     assert seen["runner"] == "SequentialRunner"
     assert [p.name for p in cli.run.params] == [p.name for p in kedro_run.params]
     assert issubclass(VariantRunner, SequentialRunner)
+
+
+def test_kedro_mlflow_ui_prints_the_model_training_views_then_serves(
+    tmp_path, monkeypatch
+):
+    project = make_project(tmp_path / "project")
+    store = f"sqlite:///{project / 'mlflow.db'}"
+    experiment_id = MlflowClient(tracking_uri=store).create_experiment("pytorch-intro")
+    served = []
+    monkeypatch.setattr(cli.os, "execvp", lambda file, args: served.append(args))
+    with kedro_project(project):
+        done = CliRunner().invoke(cli.mlflow_ui, ["--env", "test"])
+    assert done.exit_code == 0, done.output
+    page = f"http://127.0.0.1:5000/#/experiments/{experiment_id}"
+    assert f"runs: {page}/runs?workflowType=machine_learning" in done.output
+    assert f"models: {page}/models?workflowType=machine_learning" in done.output
+    assert served == [
+        ["mlflow", "ui", "--backend-store-uri", store]
+        + ["--host", "127.0.0.1", "--port", "5000"]
+    ]

@@ -1,11 +1,13 @@
 """Project commands (Kedro reads ``<package>/cli.py``; these override its own).
 
 ``kedro run`` runs on :class:`pytorch_intro.runner.VariantRunner` unless
-``--runner`` says otherwise; ``kedro sweep NAME`` runs a sweep.
+``--runner`` says otherwise; ``kedro sweep NAME`` runs a sweep; ``kedro
+mlflow-ui`` serves the MLflow UI with the addresses of the project's views.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import click
@@ -13,6 +15,7 @@ from kedro.framework.cli.project import run as kedro_run
 from kedro.framework.project import pipelines
 
 from pytorch_intro import workers
+from pytorch_intro.datasets.run_identity import experiment_addresses
 from pytorch_intro.hooks.run_guard import check_namespaces
 from pytorch_intro.preflight import PreflightError
 
@@ -38,6 +41,33 @@ def run(**options: Any) -> Any:
         if workers.count(nodes) > 1:
             workers.warm_up()  # the workers' imports overlap Kedro's set-up
     return kedro_run.callback(**options)
+
+
+@cli.command(name="mlflow-ui")
+@click.option("--env", "-e", help="The Kedro environment.")
+def mlflow_ui(env: str | None) -> None:
+    """Print the addresses of the experiment's runs (in MLflow's model-training
+    view) and of its models, then serve the MLflow UI on the project's store
+    (conf/<env>/mlflow.yml: its tracking URI, ui.host and ui.port)."""
+    from kedro.framework.session import KedroSession  # noqa: PLC0415
+    from mlflow.tracking import MlflowClient  # noqa: PLC0415
+
+    with KedroSession.create(env=env) as session:
+        config = session.load_context().mlflow  # kedro-mlflow's, validated
+    uri, ui = config.server.mlflow_tracking_uri, config.ui
+    experiment = MlflowClient(uri).get_experiment_by_name(
+        config.tracking.experiment.name
+    )
+    if experiment is None:
+        click.echo("No runs yet: `kedro run` records the first.")
+    else:
+        for view, address in experiment_addresses(
+            f"http://{ui.host}:{ui.port}", experiment.experiment_id
+        ).items():
+            click.echo(f"{view}: {address}")
+    command = ["mlflow", "ui", "--backend-store-uri", uri]
+    command += ["--host", ui.host, "--port", str(ui.port)]
+    os.execvp(command[0], command)  # noqa: S606 - becomes the server
 
 
 @cli.command()

@@ -12,6 +12,16 @@ import mlflow
 from kedro.io import AbstractDataset, DatasetError
 
 
+def experiment_addresses(ui: str, experiment_id: str) -> dict[str, str]:
+    """The MLflow UI's pages of an experiment: its runs (in the model-training
+    view) and its models."""
+    page = f"{ui.rstrip('/')}/#/experiments/{experiment_id}"
+    return {
+        view: f"{page}/{view}?workflowType=machine_learning"
+        for view in ("runs", "models")
+    }
+
+
 def git_commit() -> str | None:
     """The checked-out commit (``+dirty`` with uncommitted changes), if any."""
 
@@ -57,9 +67,9 @@ class RunIdentityDataset(AbstractDataset[None, dict[str, Any]]):
             }
             if run and self._ui:  # the UI's runs page, with this run's variants
                 children = f"tags.`mlflow.parentRunId` = '{run.info.run_id}'"
+                runs = experiment_addresses(self._ui, run.info.experiment_id)["runs"]
                 self._identity["mlflow_variants_url"] = (
-                    f"{self._ui.rstrip('/')}/#/experiments/{run.info.experiment_id}"
-                    f"/runs?workflowType=machine_learning&searchFilter={quote(children)}"
+                    f"{runs}&searchFilter={quote(children)}"
                 )
         return dict(self._identity)
 
