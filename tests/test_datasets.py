@@ -92,10 +92,9 @@ def test_figure_dataset_saves_png_versions_and_loads_their_path(tmp_path):
     assert Path(data).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
 
-def test_results_dataset_is_none_until_saved_and_then_round_trips(tmp_path):
-    filepath = str(tmp_path / "results.json")
-    assert ResultsDataset(filepath=filepath, version=Version(None, None)).load() is None
-    results = DigitsResults(  # typed: ResultsDataset validates what it loads
+def tiny_results() -> DigitsResults:
+    """A digits problem's results with one sample per split and no variant."""
+    return DigitsResults(
         identity={"token": "run"},
         data={
             "train_source": "MNIST",
@@ -107,6 +106,12 @@ def test_results_dataset_is_none_until_saved_and_then_round_trips(tmp_path):
         },
         variants={},
     )
+
+
+def test_results_dataset_is_none_until_saved_and_then_round_trips(tmp_path):
+    filepath = str(tmp_path / "results.json")
+    assert ResultsDataset(filepath=filepath, version=Version(None, None)).load() is None
+    results = tiny_results()  # typed: ResultsDataset validates what it loads
     ResultsDataset(filepath=filepath, version=Version(None, None)).save(results)
     assert (
         ResultsDataset(filepath=filepath, version=Version(None, None)).load() == results

@@ -32,9 +32,9 @@ from pytorch_intro.models import (
     count_parameters,
     make_checkpoint,
 )
-from pytorch_intro.reporting.sections.digits import Results as DigitsResults
 from pytorch_intro.serving import export_servable
 from tests.conftest import shared_data_dir
+from tests.test_datasets import tiny_results
 from tests.test_mnist import GZ_NAMES, LABELS, _tiny_idx_folder, catalog_dataset
 
 LATEST = Version(None, None)
@@ -111,18 +111,7 @@ def test_mnist_subset_preview_counts_the_package_data():
 
 
 def test_results_preview_is_the_saved_document(tmp_path):
-    results = DigitsResults(
-        identity={"token": "run"},
-        data={
-            "train_source": "MNIST",
-            "test_source": "MNIST",
-            "n_train": 1,
-            "n_test": 1,
-            "train_class_counts": [1],
-            "test_class_counts": [1],
-        },
-        variants={},
-    )
+    results = tiny_results()
     filepath = str(tmp_path / "digits_results.json")
     ResultsDataset(filepath=filepath, version=LATEST).save(results)
     kind, preview = viz_preview(ResultsDataset(filepath=filepath, version=LATEST))
