@@ -294,13 +294,17 @@ def _search(
     rows, points = [], []
     for trial in study.get_trials(states=DONE):  # a former run's
         run_id = trial.user_attrs["run_id"]
+        point = Point(
+            trial.number + 1,
+            trial.user_attrs["pipeline"],
+            trial.user_attrs["swept"],
+            {},  # (ran before: its parameters are in its run)
+            spec.env,
+        )
         pruned = trial.state == TrialState.PRUNED
+        status = "PRUNED" if pruned else "SKIPPED"
         rows.append(
-            {"point": f"point-{trial.number + 1:03d}"}
-            | {"pipeline": trial.user_attrs["pipeline"]}
-            | trial.user_attrs["swept"]
-            | tracker.result(run_id)
-            | {"status": "PRUNED" if pruned else "SKIPPED", "seconds": 0.0}
+            point.row(tracker.result(run_id) | {"status": status, "seconds": 0.0})
         )
     skipped, total = len(rows), len(rows) + left
     started = time.perf_counter()

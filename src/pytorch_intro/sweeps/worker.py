@@ -37,22 +37,18 @@ _ONE_AT_A_TIME = threading.Lock()
 def warm_up(project: str, env: str | None = None) -> None:
     """Import and set up what a point needs, once per process: the project,
     its nodes' modules, and a first session's context (MLflow's store)."""
-    with _ONE_AT_A_TIME:
-        _warm_up(project, env)
-
-
-def _warm_up(project: str, env: str | None) -> None:
-    if project in _PROJECTS:
-        return
     from kedro.framework.session import KedroSession  # noqa: PLC0415
     from kedro.framework.startup import bootstrap_project  # noqa: PLC0415
 
-    bootstrap_project(Path(project))
-    import pytorch_intro.train_eval.nodes  # noqa: F401, PLC0415 - the heavy imports
+    with _ONE_AT_A_TIME:
+        if project in _PROJECTS:
+            return
+        bootstrap_project(Path(project))
+        import pytorch_intro.train_eval.nodes  # noqa: F401, PLC0415 - heavy imports
 
-    with _quiet(), KedroSession.create(project_path=Path(project), env=env) as session:
-        session.load_context()
-    _PROJECTS.add(project)
+        with _quiet(), KedroSession.create(project_path=Path(project), env=env) as s:
+            s.load_context()
+        _PROJECTS.add(project)
 
 
 def run_point(

@@ -22,7 +22,7 @@ from pytorch_intro.serving import Servable, export_servable
 from pytorch_intro.training import (
     TrainingConfig,
     confusion_matrix,
-    count_dead_units,
+    dead_units_of,
     evaluate,
     num_classes_for,
     to_tensors,
@@ -106,7 +106,8 @@ def evaluate_model(
     the ``history``'s last epoch (where MLflow records a metric)."""
     net = model_from_checkpoint(model)
     inputs, labels = to_tensors(valid_set["samples"], valid_set["annotations"])
-    result = evaluate(net, inputs, labels)
+    with dead_units_of(net) as dead_units:  # counted in the same forward pass
+        result = evaluate(net, inputs, labels)
     predictions = pd.DataFrame(
         {
             "annotation": labels.numpy(),
@@ -114,7 +115,7 @@ def evaluate_model(
             "probability": result.probabilities.max(dim=1).values.numpy(),
         }
     )
-    units = count_dead_units(net, inputs)
+    units = dead_units()
     dead = {"dead_relu_units": units.dead, "relu_units": units.total} if units else {}
     metrics = {
         "val_loss": result.loss,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -77,11 +79,11 @@ class DeadUnits:
     total: int
 
 
-def count_dead_units(
-    model: nn.Module, inputs: Tensor, batch_size: int = EVAL_BATCH_SIZE
-) -> DeadUnits | None:
-    """The units of the model's ``nn.ReLU`` modules that output exactly 0 for
-    every sample of ``inputs`` (None: the model has no ``nn.ReLU``).
+@contextlib.contextmanager
+def dead_units_of(model: nn.Module) -> Iterator[Callable[[], DeadUnits | None]]:
+    """Inside the block, note which units of the model's ``nn.ReLU`` modules
+    fire in its forward passes; the function it gives counts, afterwards, those
+    that output exactly 0 for every sample (None: the model has no ``nn.ReLU``).
 
     A unit is one feature of a ReLU's (N, C, ...) output: a hidden neuron of a
     linear layer, or a channel of a convolution, which is dead only when it is 0
@@ -89,8 +91,6 @@ def count_dead_units(
     gradient: training cannot revive it.
     """
     relus = [module for module in model.modules() if isinstance(module, nn.ReLU)]
-    if not relus:
-        return None
     fired: dict[nn.Module, Tensor] = {}
 
     def record(module: nn.Module, _: tuple[Tensor, ...], output: Tensor) -> None:
@@ -98,13 +98,26 @@ def count_dead_units(
         active = (output > 0).flatten(2).any(2) if output.dim() > 2 else output > 0
         fired[module] = active.any(0) | fired.get(module, False)
 
+    def count() -> DeadUnits | None:
+        if not relus:
+            return None
+        return DeadUnits(
+            dead=sum(int((~units).sum()) for units in fired.values()),
+            total=sum(units.numel() for units in fired.values()),
+        )
+
     handles = [relu.register_forward_hook(record) for relu in relus]
     try:
-        predict_logits(model, inputs, batch_size)
+        yield count
     finally:
         for handle in handles:
             handle.remove()
-    return DeadUnits(
-        dead=sum(int((~units).sum()) for units in fired.values()),
-        total=sum(units.numel() for units in fired.values()),
-    )
+
+
+def count_dead_units(
+    model: nn.Module, inputs: Tensor, batch_size: int = EVAL_BATCH_SIZE
+) -> DeadUnits | None:
+    """The model's dead ReLU units on ``inputs`` (see :func:`dead_units_of`)."""
+    with dead_units_of(model) as count:
+        predict_logits(model, inputs, batch_size)
+    return count()
