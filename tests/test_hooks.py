@@ -1,9 +1,11 @@
 """The variant-runs hook on a tiny pipeline, without a Kedro session."""
 
+import json
 import logging
 import signal
 
 import mlflow
+import numpy as np
 import pandas as pd
 import pytest
 from kedro.io import DataCatalog, MemoryDataset
@@ -12,6 +14,7 @@ from kedro.runner import SequentialRunner
 from kedro_datasets.text import TextDataset
 from mlflow.tracking import MlflowClient
 
+from pytorch_intro.data.lineage import digest
 from pytorch_intro.hooks import RunGuardHook, RunInterrupted, VariantRunsHook
 from pytorch_intro.hooks.run_guard import _HANDLE_ERROR
 from pytorch_intro.internals import create_hook_manager
@@ -110,6 +113,17 @@ def test_completed_variants_finish_and_the_failing_one_is_marked_failed(tracking
     assert [(m.step, m.value) for m in history] == [(1, 0.5), (2, 0.75)]
 
 
+def _run_with_hook(pipeline: Pipeline, catalog: DataCatalog) -> None:
+    """``pipeline`` run in a parent run, recorded by a fresh hook."""
+    hook = VariantRunsHook()
+    manager = create_hook_manager()
+    manager.register(hook)
+    with mlflow.start_run(run_name="parent"):
+        hook.before_pipeline_run({"pipeline_name": "toy"}, pipeline, catalog)
+        SequentialRunner().run(pipeline, catalog, hook_manager=manager)
+        hook.after_pipeline_run()
+
+
 def test_a_variants_params_are_read_from_its_record(tracking):
     client, experiment_id = tracking
     record = variant_record("Linear", [0.5, 0.75], 3, LINEAR, 500)
@@ -121,19 +135,93 @@ def test_a_variants_params_are_read_from_its_record(tracking):
     catalog = DataCatalog(
         {"toy.linear.report_entry": MemoryDataset(metadata={"mlflow": spec})}
     )
-    hook = VariantRunsHook()
-    manager = create_hook_manager()
-    manager.register(hook)
-
-    with mlflow.start_run(run_name="parent"):
-        hook.before_pipeline_run({"pipeline_name": "toy"}, pipeline, catalog)
-        SequentialRunner().run(pipeline, catalog, hook_manager=manager)
-        hook.after_pipeline_run()
+    _run_with_hook(pipeline, catalog)
 
     [child] = client.search_runs([experiment_id], "attributes.run_name = 'toy.linear'")
     assert child.data.params == {k: str(v) for k, v in record.params().items()}
     assert (child.data.params["n_params"], child.data.params["epochs"]) == ("3", "2")
     assert child.data.tags["data_source"] == "MNIST"
+
+
+def _labelled(n: int, shift: float) -> dict:
+    rng = np.random.default_rng(n)
+    return {
+        "samples": rng.normal(shift, 1, (n, 2)),
+        "annotations": np.arange(n) % 2,
+        "source": "generated",
+        "origin": {"generator.seed": n},
+    }
+
+
+def test_a_variant_logs_the_data_it_reads_once_per_run(tracking):
+    client, experiment_id = tracking
+    train, valid = _labelled(40, 0.0), _labelled(10, 1.0)
+
+    def fit(train_set, valid_set) -> pd.DataFrame:
+        return pd.DataFrame(
+            {"epoch": [1, 2], "train_loss": [0.9, 0.5], "val_accuracy": [0.5, 0.7]}
+        )
+
+    pipeline = sum(
+        (
+            Pipeline(
+                [Node(fit, ["train_set", "valid_set"], "history", name="fit")],
+                namespace=ns,
+                inputs={"train_set", "valid_set"},
+            )
+            for ns in ("toy.a", "toy.b")
+        ),
+        Pipeline([]),
+    )
+    catalog = DataCatalog(
+        {
+            "train_set": MemoryDataset(
+                train, metadata={"mlflow": {"dataset": "train"}}
+            ),
+            "valid_set": MemoryDataset(
+                valid, metadata={"mlflow": {"dataset": "valid"}}
+            ),
+        }
+    )
+    for ns in ("toy.a", "toy.b"):
+        catalog[f"{ns}.history"] = MemoryDataset(metadata={"mlflow": {"metrics": True}})
+    _run_with_hook(pipeline, catalog)
+
+    for name in ("toy.a", "toy.b"):
+        [run] = client.search_runs([experiment_id], f"attributes.run_name = '{name}'")
+        inputs = {
+            tag.value: d.dataset
+            for d in run.inputs.dataset_inputs
+            for tag in d.tags
+            if tag.key == "mlflow.data.context"
+        }
+        assert set(inputs) == {"training", "evaluation"}
+        assert len(run.inputs.dataset_inputs) == 2
+        used, held_out = inputs["training"], inputs["evaluation"]
+        assert (used.name, held_out.name) == ("train_set", "valid_set")
+        assert used.digest == digest(train["samples"], train["annotations"])
+        assert held_out.digest == digest(valid["samples"], valid["annotations"])
+        assert json.loads(used.source) == {
+            "source": "generated",
+            "generator.seed": "40",
+        }
+        assert json.loads(used.profile)["num_rows"] == 40
+
+
+def test_a_digest_changes_with_any_value_and_only_then():
+    points = _labelled(50, 0.0)
+    same = {key: np.copy(value) for key, value in points.items() if key != "origin"}
+    assert digest(points["samples"], points["annotations"]) == digest(
+        same["samples"], same["annotations"]
+    )
+    same["samples"][49, 1] += 1e-9  # the last value of the set
+    assert digest(points["samples"], points["annotations"]) != digest(
+        same["samples"], same["annotations"]
+    )
+    labels = points["annotations"]
+    assert digest(points["samples"], labels) != digest(
+        points["samples"], labels.astype(np.int32)
+    )
 
 
 def test_a_dataset_marked_for_the_parent_run_goes_there_not_to_a_child(

@@ -5,6 +5,7 @@ On the shared default run of the test configuration (``finished_project``).
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
+from pytorch_intro.data.lineage import digest
 from pytorch_intro.data.mnist import read_canonical
 from pytorch_intro.datasets import MNISTSubsetDataset, PointSetDataset
 from pytorch_intro.models import load_checkpoint, model_from_checkpoint
@@ -108,6 +110,73 @@ def test_each_variant_logs_a_model_that_reproduces_the_in_process_one(
         assert np.array_equal(np.stack(answer["probabilities"]), expected), variant
         assert (answer["class"].to_numpy() == expected.argmax(axis=1)).all()
         assert np.array_equal(answer["probability"].to_numpy(), expected.max(axis=1))
+
+
+DATASETS = {
+    "simple2d": ("simple2d.generated_train", "simple2d.generated_valid"),
+    "digits": ("digits.train_set", "digits.test_set"),
+}
+
+
+def _datasets(run) -> dict:
+    """A run's MLflow datasets by context."""
+    return {
+        tag.value: entry.dataset
+        for entry in run.inputs.dataset_inputs
+        for tag in entry.tags
+        if tag.key == "mlflow.data.context"
+    }
+
+
+def test_each_run_and_model_records_the_data_it_was_trained_and_evaluated_on(
+    finished_project, store
+):
+    client, experiment = store
+    models = mlflow.search_logged_models(
+        experiment_ids=[experiment.experiment_id], output_format="list"
+    )
+    valid = finished_project / "data/01_raw/simple2d/generated/valid_points.npz"
+    points = PointSetDataset(str(_only_version(valid, "valid_points.npz"))).load()
+    seen = {}
+    for model in models:
+        run = client.get_run(model.source_run_id)
+        problem = run.data.tags["pipeline"]
+        datasets = _datasets(run)
+        assert len(run.inputs.dataset_inputs) == 2
+        training, evaluation = datasets["training"], datasets["evaluation"]
+        assert (training.name, evaluation.name) == DATASETS[problem]
+        # the same data for every variant of a problem
+        assert seen.setdefault(problem, evaluation.digest) == evaluation.digest
+        source = json.loads(evaluation.source)
+        if problem == "simple2d":
+            assert evaluation.digest == digest(points["samples"], points["annotations"])
+            assert source["uri"] == points["source"]  # the version it read
+            assert source["generator.seed"] == "0"
+        else:
+            assert "MNIST" in source["source"]
+            if source["source"].startswith("MNIST subset"):
+                assert re.fullmatch(r"[0-9a-f]{64}", source["sha256"])
+            else:  # the canonical files, each with its checked sha256
+                assert re.fullmatch(
+                    r"[0-9a-f]{64}", source["t10k-labels-idx1-ubyte.gz"]
+                )
+        rows = len(points["annotations"]) if problem == "simple2d" else 500
+        assert json.loads(evaluation.profile)["num_rows"] == rows  # conf/test
+        # the model's metrics say what they were measured on
+        linked = {m.key: (m.dataset_name, m.dataset_digest) for m in model.metrics}
+        assert linked["val_accuracy"] == (evaluation.name, evaluation.digest)
+        assert linked["train_loss"] == (training.name, training.digest)
+        assert {m.step for m in model.metrics} == {int(run.data.params["epochs"])}
+        assert model.tags["eval_dataset_digest"] == evaluation.digest
+        # the run's history is not logged twice
+        history = client.get_metric_history(run.info.run_id, "val_accuracy")
+        assert len(history) == int(run.data.params["epochs"])
+    for problem, eval_digest in seen.items():
+        champion = client.get_model_version_by_alias(
+            f"pytorch-intro-{problem}", "champion"
+        )
+        assert champion.tags["eval_dataset_digest"] == eval_digest
+        assert champion.tags["eval_dataset"] == DATASETS[problem][1]
 
 
 def test_the_best_model_of_each_problem_is_the_registered_champion(store):

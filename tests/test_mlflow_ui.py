@@ -14,6 +14,7 @@ tag: links to the runs and models open them with
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import tempfile
@@ -74,7 +75,7 @@ def page(chromium, mlflow_ui, tmp_path):
             args=list(FLAGS),  # no background connections, nothing first-run
             headless=True,
             # wide enough for the models table to render its metric columns
-            viewport={"width": 3200, "height": 1000},
+            viewport={"width": 4800, "height": 1000},
         )
         try:
             page = browser.new_page()
@@ -129,22 +130,19 @@ def test_a_fresh_browser_opens_the_experiment_on_its_runs(page, mlflow_ui, exper
     assert re.search(rf"#/experiments/{exp.experiment_id}/runs", page.url), page.url
 
 
-def test_the_models_view_compares_the_six_models_by_accuracy(
+def test_the_models_view_compares_the_six_models_by_accuracy_on_their_data(
     page, mlflow_ui, experiment
 ):
     client, exp = experiment
     models = client.search_logged_models([exp.experiment_id])
     accuracy = {
-        m.model_id: next(x.value for x in m.metrics if x.key == "val_accuracy")
+        m.model_id: next(x for x in m.metrics if x.key == "val_accuracy")
         for m in models
     }
     assert len(models) == 6
 
     page.goto(experiment_page(mlflow_ui, exp.experiment_id, "/models"))
     playwright.expect(page.get_by_role("heading", name="Models")).to_be_visible()
-    header = page.get_by_role("columnheader", name="val_accuracy", exact=True)
-    playwright.expect(header).to_be_visible()
-    column = header.get_attribute("aria-colindex")
     grid = page.get_by_role("grid")
     # one row per model, keyed by its id (pinned name and scrolled metrics
     # columns are separate row elements with the same row-id)
@@ -152,12 +150,64 @@ def test_the_models_view_compares_the_six_models_by_accuracy(
     playwright.expect(names).to_have_count(6)
     shown = {}
     for model in models:
+        metric = accuracy[model.model_id]
+        # a column per metric and dataset, under the dataset's name and digest
+        dataset = f"{metric.dataset_name} (#{metric.dataset_digest})"
+        playwright.expect(
+            page.get_by_role("columnheader", name=f"Dataset: {dataset}")
+        ).to_be_visible()
+        column = json.dumps(
+            {
+                "metricKey": "val_accuracy",
+                "datasetName": metric.dataset_name,
+                "datasetDigest": metric.dataset_digest,
+            },
+            separators=(",", ":"),
+        )
+        header = grid.locator(f"[role=columnheader][col-id='metrics.{column}']")
+        index = header.get_attribute("aria-colindex")
         row = grid.locator(f'.ag-center-cols-container [row-id="{model.model_id}"]')
-        cell = row.locator(f'[role=gridcell][aria-colindex="{column}"]')
+        cell = row.locator(f'[role=gridcell][aria-colindex="{index}"]')
         playwright.expect(cell).to_have_text(re.compile(r"^\d"))
         shown[model.model_id] = float(cell.inner_text())
         name = grid.locator(
             f'.ag-pinned-left-cols-container [row-id="{model.model_id}"]'
         )
         playwright.expect(name).to_contain_text(model.name)
-    assert shown == pytest.approx(accuracy, rel=1e-9)  # the logged values
+    logged = {model_id: metric.value for model_id, metric in accuracy.items()}
+    assert shown == pytest.approx(logged, rel=1e-9)
+
+
+def test_the_runs_table_shows_each_variant_with_its_datasets(
+    page, mlflow_ui, experiment
+):
+    client, exp = experiment
+    runs = client.search_runs([exp.experiment_id])
+    [parent] = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    children = [r for r in runs if r is not parent]
+    assert len(children) == 6
+
+    page.goto(experiment_page(mlflow_ui, exp.experiment_id))
+    grid = page.get_by_role("grid")
+    header = grid.locator("[role=columnheader][col-id='attributes.`Dataset`']")
+    playwright.expect(header).to_be_visible()
+    # the variants are nested in the run of the `kedro run`: open it
+    parent_row = grid.locator(f'[row-id="{parent.info.run_id}"]').first
+    parent_row.get_by_role("button").first.click()
+    for run in children:
+        row = grid.locator(f'.ag-center-cols-container [row-id="{run.info.run_id}"]')
+        cell = row.locator("[role=gridcell][col-id='attributes.`Dataset`']")
+        contexts = []
+        for entry in run.inputs.dataset_inputs:  # "name (digest)" and its context
+            dataset = entry.dataset
+            name = f"{dataset.name} ({dataset.digest})"
+            playwright.expect(cell.get_by_role("button", name=name)).to_be_visible()
+            contexts += [t.value for t in entry.tags if t.key == "mlflow.data.context"]
+        assert sorted(contexts) == ["evaluation", "training"]
+        playwright.expect(cell.get_by_role("status")).to_have_text(
+            contexts, ignore_case=True
+        )
+        name = grid.locator(
+            f'.ag-pinned-left-cols-container [row-id="{run.info.run_id}"]'
+        )
+        playwright.expect(name).to_contain_text(run.info.run_name)

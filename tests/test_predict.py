@@ -83,9 +83,7 @@ def digits_model(digits) -> Servable:
         to_tensors(preprocess("pixels", test_digits["images"]), test_digits["labels"]),
         TrainingConfig(epochs=8, batch_size=32, lr=1e-3, device="cpu", compile="off"),
     )
-    return export_servable(
-        run.model, "pixels", test_digits["images"], test_digits["labels"], "digits"
-    )
+    return export_servable(run.model, "pixels", test_digits["images"], "digits")
 
 
 @pytest.fixture(scope="module")
@@ -99,9 +97,7 @@ def points_model() -> Servable:
         to_tensors(valid_points["samples"], valid_points["annotations"]),
         TrainingConfig(epochs=3, batch_size=8, lr=1e-2, device="cpu", compile="off"),
     )
-    return export_servable(
-        run.model, "xy", valid_points["samples"], valid_points["annotations"], "points"
-    )
+    return export_servable(run.model, "xy", valid_points["samples"], "points")
 
 
 def _log_variant(

@@ -68,7 +68,7 @@ def test_the_exported_servable_applies_the_training_preprocessing():
     for features, (config, raw) in cases.items():
         torch.manual_seed(0)
         model = build_model(config).eval()
-        servable = export_servable(model, features, raw, np.zeros(len(raw)), "any")
+        servable = export_servable(model, features, raw, "any")
         samples, _ = to_tensors(preprocess(features, raw), np.zeros(len(raw)))
         expected = class_probabilities(predict_logits(model, samples)).numpy()
         got = servable.predict(raw.astype(np.float32))

@@ -141,9 +141,7 @@ def test_servable_preview_gives_its_inputs_classes_and_parameter_count(
     tmp_path, points
 ):
     model = build_model(MLP)
-    servable = export_servable(
-        model, "xy", points["samples"], points["annotations"], "points"
-    )
+    servable = export_servable(model, "xy", points["samples"], "points")
     filepath = str(tmp_path / "servable")
     ServableDataset(filepath, version=LATEST).save(servable)
     kind, preview = viz_preview(ServableDataset(filepath, version=LATEST))
@@ -154,7 +152,6 @@ def test_servable_preview_gives_its_inputs_classes_and_parameter_count(
     assert preview["classes"] == servable.classes
     assert preview["parameters"] == count_parameters(model) == 2 * 4 + 4 + 4 + 1
     assert preview["shapes"]["model.layers.0.weight"] == [4, 2]
-    assert preview["eval_data"] == servable.eval_data
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 from kedro.framework.cli.project import run as kedro_run
 from kedro.runner import SequentialRunner
+from mlflow.entities import Dataset
 from mlflow.tracking import MlflowClient
 
 from pytorch_intro import cli
@@ -28,7 +29,9 @@ from pytorch_intro.runner import VariantRunner, variant_order
 from tests.conftest import kedro_project, make_project
 
 NAME = "pytorch-intro-digits"
-FULL, SUBSET = "10000 samples, sha256 aaaa", "1000 samples, sha256 bbbb"
+# the evaluation datasets: full MNIST's test digits and the subset's
+FULL = Dataset("digits.test_set", "aaaaaaaaaaaaaaaa", "local", '{"uri": "mnist"}')
+SUBSET = Dataset("digits.test_set", "bbbbbbbbbbbbbbbb", "local", '{"uri": "5k"}')
 
 
 @pytest.fixture
@@ -41,7 +44,7 @@ def store(tmp_path):
     mlflow.set_tracking_uri(None)
 
 
-def _run_with_models(accuracies: dict[str, float], data: str) -> tuple[str, dict]:
+def _run_with_models(accuracies: dict[str, float], data: Dataset) -> tuple[str, dict]:
     """A parent run whose variants logged models with these accuracies."""
     records = {}
     with mlflow.start_run() as parent:
@@ -51,7 +54,7 @@ def _run_with_models(accuracies: dict[str, float], data: str) -> tuple[str, dict
                 variant,
                 metrics={"val_accuracy": accuracy},
                 model_id=model.model_id,
-                eval_data=data,
+                datasets={"evaluation": data},
             )
     return parent.info.run_id, records
 
@@ -102,9 +105,25 @@ def test_models_evaluated_on_other_data_are_never_compared(store):
     decisions = register_champions(client, run, models, config)
     assert _champion(client) == ("1", "digits.cnn", 0.98)
     assert (
-        "not compared: champion v1 was evaluated on 10000 samples"
-        in (decisions["digits"])
+        "not compared: champion v1 was evaluated on digits.test_set (digest "
+        "aaaaaaaaaaaaaaaa), this model on digits.test_set (digest bbbbbbbbbbbbbbbb)"
+    ) in decisions["digits"]
+
+
+def test_a_champion_registered_before_the_datasets_is_compared_by_its_digest(store):
+    client, _ = store
+    run, models = _run_with_models({"digits.cnn": 0.98}, FULL)
+    register_champions(client, run, models, RegistryConfig())
+    # how earlier versions of the project tagged it: its data's size and digest
+    client.delete_model_version_tag(NAME, "1", "eval_dataset")
+    client.delete_model_version_tag(NAME, "1", "eval_dataset_digest")
+    client.set_model_version_tag(
+        NAME, "1", "eval_data", "10000 samples, sha256 " + "a" * 16
     )
+    run, models = _run_with_models({"digits.cnn": 0.99}, FULL)
+    decisions = register_champions(client, run, models, RegistryConfig())
+    assert _champion(client) == ("2", "digits.cnn", 0.99)
+    assert "0.9900 beats champion v1's 0.9800" in decisions["digits"]
 
 
 def test_the_registry_is_configurable_and_can_be_off(store):

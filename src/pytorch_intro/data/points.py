@@ -53,7 +53,13 @@ def _draw(
 def generate_point_sets(config: PointSetGeneratorConfig) -> tuple[PointSet, PointSet]:
     """Draw the training and validation sets from one seeded generator."""
     rng = np.random.default_rng(config.seed)
-    return _draw(rng, config.n_train, config), _draw(rng, config.n_valid, config)
+    origin = {"generator": "disc and ring"} | {
+        f"generator.{key}": value for key, value in config.model_dump().items()
+    }
+    return tuple(
+        _draw(rng, n, config) | {"origin": origin}
+        for n in (config.n_train, config.n_valid)
+    )
 
 
 def validate_point_set(data: Mapping[str, Any], source: str) -> PointSet:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -20,9 +21,11 @@ class PointSetDataset(LocalVersionedDataset[PointSet]):
     """``samples``/``annotations`` arrays in an ``.npz`` file, validated on load.
 
     Loading fails naming the file and the problem; the loaded dict also carries
-    ``source``, its file. Saves are atomic. ``read_only``: refuse to save (a
-    user's own raw files are never overwritten); ``missing_hint``: what to tell
-    the user when the file does not exist.
+    ``source``, its file, and ``origin`` (``data.lineage``: the file, and what
+    a generator saved with the points, e.g. its seed). Saves are atomic.
+    ``read_only``: refuse to save (a user's own raw files are never
+    overwritten); ``missing_hint``: what to tell the user when the file does
+    not exist.
     """
 
     def __init__(
@@ -57,7 +60,8 @@ class PointSetDataset(LocalVersionedDataset[PointSet]):
         except (OSError, ValueError) as exc:
             raise DatasetError(f"{path}: not a readable .npz file ({exc})") from exc
         points = validate_point_set(arrays, source=str(path))
-        return points | {"source": str(path)}
+        saved = json.loads(str(arrays["origin"])) if "origin" in arrays else {}
+        return points | {"source": str(path), "origin": saved | {"uri": str(path)}}
 
     def save(self, data: PointSet) -> None:
         if self._read_only:
@@ -66,6 +70,8 @@ class PointSetDataset(LocalVersionedDataset[PointSet]):
                 "raw data and is never overwritten"
             )
         points = validate_point_set(data, source="data to save")
+        if origin := data.get("origin"):  # kept with the points (a str array)
+            points["origin"] = np.array(json.dumps(origin, default=str))
         path = Path(save_path(self))
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(

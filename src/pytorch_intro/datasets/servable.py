@@ -6,6 +6,7 @@ import json
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from kedro.io import DatasetError
@@ -18,16 +19,16 @@ from pytorch_intro.serving import Servable, load_program, save_program
 PROGRAM, EXAMPLE, ABOUT = "program.pt2", "input_example.npy", "servable.json"
 
 
-def load_servable(folder: Path) -> Servable:
-    """Read a servable model's folder (the network loads without unpickling)."""
+def describe_servable(folder: Path) -> dict[str, Any]:
+    """What a servable model's folder says of it, without loading its network:
+    ``input_example``, ``kind`` and ``classes``."""
     about = json.loads((folder / ABOUT).read_text())
-    return Servable(
-        program=load_program(folder / PROGRAM),
-        input_example=np.load(folder / EXAMPLE, allow_pickle=False),
-        kind=about["kind"],
-        classes=about["classes"],
-        eval_data=about.get("eval_data", ""),
-    )
+    example = np.load(folder / EXAMPLE, allow_pickle=False)
+    return {
+        "input_example": example,
+        "kind": about["kind"],
+        "classes": about["classes"],
+    }
 
 
 class ServableDataset(LocalVersionedDataset[Servable]):
@@ -39,7 +40,10 @@ class ServableDataset(LocalVersionedDataset[Servable]):
         folder = Path(load_path(self))
         if not folder.is_dir():
             raise DatasetError(f"{folder}: no servable model there")
-        return load_servable(folder)
+        # the network loads without unpickling
+        return Servable(
+            program=load_program(folder / PROGRAM), **describe_servable(folder)
+        )
 
     def save(self, data: Servable) -> None:
         folder = Path(save_path(self))
@@ -48,7 +52,7 @@ class ServableDataset(LocalVersionedDataset[Servable]):
         try:
             save_program(data.program, staging / PROGRAM)
             np.save(staging / EXAMPLE, data.input_example, allow_pickle=False)
-            about = dict(kind=data.kind, classes=data.classes, eval_data=data.eval_data)
+            about = dict(kind=data.kind, classes=data.classes)
             (staging / ABOUT).write_text(json.dumps(about))
             staging.rename(folder)
         except BaseException:
@@ -70,7 +74,6 @@ class ServableDataset(LocalVersionedDataset[Servable]):
                     "classes": servable.classes,
                     "parameters": sum(p.numel() for p in parameters.values()),
                     "shapes": {name: list(p.shape) for name, p in parameters.items()},
-                    "eval_data": servable.eval_data,
                 }
             )
         )

@@ -19,11 +19,15 @@ import mlflow
 import numpy as np
 import pandas as pd
 import torch
+from mlflow.entities import Dataset, Metric
 from mlflow.models import ModelSignature, infer_signature
+from mlflow.tracking import MlflowClient
 from mlflow.types import ColSpec, Schema
 from mlflow.types.schema import Array
+from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 
-from pytorch_intro.datasets.servable import load_servable
+from pytorch_intro.datasets.servable import describe_servable
+from pytorch_intro.hooks.lineage import measured_on
 from pytorch_intro.serving import MODEL_CODE
 
 logger = logging.getLogger(__name__)
@@ -55,18 +59,78 @@ class ModelRecord:
     params: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
     model_id: str | None = None
-    eval_data: str = ""
+    #: the MLflow datasets it was trained and evaluated on, by context
+    datasets: dict[str, Dataset] = field(default_factory=dict)
+    #: each metric's value at its last step, as the run logged it
+    latest: dict[str, Metric] = field(default_factory=dict)
+
+    def keep_latest(self, metrics: list[Metric]) -> None:
+        for metric in metrics:
+            if (
+                metric.key not in self.latest
+                or metric.step >= self.latest[metric.key].step
+            ):
+                self.latest[metric.key] = metric
 
     @property
     def problem(self) -> str:
         return self.namespace.partition(".")[0]
 
+    @property
+    def eval_dataset(self) -> Dataset | None:
+        return self.datasets.get("evaluation")
+
+    @classmethod
+    def from_run(
+        cls, client: MlflowClient, run_id: str, namespace: str, servable: Path
+    ) -> ModelRecord:
+        """What a finished run recorded of the variant ``namespace`` whose
+        servable model is in ``servable`` (a sweep's point, its model logged
+        later): its params, metrics and datasets."""
+        run = client.get_run(run_id)
+        record = cls(namespace, servable, dict(run.data.params))
+        for key in run.data.metrics:
+            record.keep_latest(client.get_metric_history(run_id, key))
+        record.datasets = {
+            tag.value: entry.dataset
+            for entry in run.inputs.dataset_inputs
+            for tag in entry.tags
+            if tag.key == MLFLOW_DATASET_CONTEXT
+        }
+        return record
+
+
+def model_metrics(record: ModelRecord, model_id: str, run_id: str) -> list[Metric]:
+    """``record``'s latest metrics as its model's (the same timestamps and
+    values: the run's history is not logged twice)."""
+    return [
+        Metric(
+            metric.key,
+            metric.value,
+            metric.timestamp,
+            metric.step,
+            model_id=model_id,
+            dataset_name=dataset and dataset.name,
+            dataset_digest=dataset and dataset.digest,
+            run_id=run_id,
+        )
+        for metric in record.latest.values()
+        for dataset in [measured_on(metric.key, record.datasets)]
+    ]
+
+
+def eval_tags(dataset: Dataset | None) -> dict[str, str]:
+    """The tags that name a model's evaluation dataset (none when unknown)."""
+    if dataset is None:
+        return {}
+    return {"eval_dataset": dataset.name, "eval_dataset_digest": dataset.digest}
+
 
 def log_variant_model(run_id: str, namespace: str, record: ModelRecord) -> None:
     """Log ``record``'s servable model in the run ``run_id`` (then still open)."""
-    servable = load_servable(record.servable)
-    model_input: Any = servable.input_example  # images: float32 (N, 28, 28)
-    if servable.kind == "points":
+    servable = describe_servable(record.servable)  # its network: as a file
+    model_input: Any = servable["input_example"]  # images: float32 (N, 28, 28)
+    if servable["kind"] == "points":
         # float64 columns: float32 and float64 points both convert to them
         # safely (MLflow refuses float64 for float32 columns)
         model_input = pd.DataFrame(model_input.astype(np.float64), columns=["x", "y"])
@@ -86,15 +150,14 @@ def log_variant_model(run_id: str, namespace: str, record: ModelRecord) -> None:
             signature=signature,
             input_example=model_input,
             pip_requirements=REQUIREMENTS,
-            metadata={"kind": servable.kind, "classes": servable.classes},
-            tags={
-                "variant": namespace,
-                "eval_data": servable.eval_data,
-                "python": platform.python_version(),
-            },
-            # the run's metrics of its last epoch become the model's
-            step=int(record.params.get("epochs", 0)),
+            metadata={"kind": servable["kind"], "classes": servable["classes"]},
+            tags={"variant": namespace, "python": platform.python_version()}
+            | eval_tags(record.eval_dataset),
         )
-        mlflow.set_tag("eval_data", servable.eval_data)
-    record.model_id, record.eval_data = info.model_id, servable.eval_data
+    # the run's metrics of its last epoch become the model's, each linked to
+    # the dataset it was measured on (MLflow keeps that link for models only)
+    MlflowClient().log_batch(
+        run_id, metrics=model_metrics(record, info.model_id, run_id)
+    )
+    record.model_id = info.model_id
     logger.info("MLflow model of '%s' logged: %s", namespace, info.model_uri)

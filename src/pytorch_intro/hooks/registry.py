@@ -2,9 +2,10 @@
 
 The best variant of each problem (by ``metric``) becomes a new version of its
 registered model. It takes the alias only if there is no champion yet, or if it
-beats the champion on the same evaluation data (its ``eval_data`` tag: models
-evaluated on other data are never compared). The decision is logged in the run
-and in one log line. Configured in ``conf/base/registry.yml``.
+beats the champion on the same evaluation data: the digest of the run's MLflow
+evaluation dataset (tag ``eval_dataset_digest``; models evaluated on other data
+are never compared). The decision is logged in the run and in one log line.
+Configured in ``conf/base/registry.yml``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from mlflow.entities import Metric, RunTag
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from pytorch_intro.hooks.models import ModelRecord
+from pytorch_intro.hooks.models import ModelRecord, eval_tags
 from pytorch_intro.validation import Config
 
 logger = logging.getLogger(__name__)
@@ -67,11 +68,11 @@ def register_champions(
             continue
         best = max(candidates, key=lambda r: r.metrics[metric])
         name = config.models.get(problem, config.name.format(problem=problem))
-        value, data = best.metrics[metric], best.eval_data or "unknown data"
+        value, ours = best.metrics[metric], eval_tags(best.eval_dataset)
         version = mlflow.register_model(
             f"models:/{best.model_id}",
             name,
-            tags={"variant": best.namespace, "eval_data": data, metric: f"{value:.6f}"},
+            tags={"variant": best.namespace, metric: f"{value:.6f}"} | ours,
         ).version
         try:
             champion = client.get_model_version_by_alias(name, config.alias)
@@ -86,14 +87,15 @@ def register_champions(
             metrics.append(
                 Metric(f"registry.{problem}.champion_{metric}", current, now, 0)
             )
-            same = champion.tags.get("eval_data") == data
+            digest = _digest(ours)
+            same = digest is not None and _digest(champion.tags) == digest
             promote = same and value > current
             why = (
                 f"{value:.4f} {'beats' if promote else 'does not beat'} champion "
                 f"v{champion.version}'s {current:.4f}"
                 if same
                 else f"not compared: champion v{champion.version} was evaluated on "
-                f"{champion.tags.get('eval_data', 'unknown data')}, this model on {data}"
+                f"{_data(champion.tags)}, this model on {_data(ours)}"
             )
         if promote:
             client.set_registered_model_alias(name, config.alias, version)
@@ -108,3 +110,18 @@ def register_champions(
         )
         logger.info("Model registry: %s", decisions[problem])
     return decisions
+
+
+def _digest(tags: Mapping[str, str]) -> str | None:
+    """The digest of a model's evaluation data, from its tags (a version
+    registered before the datasets were logged: the end of its ``eval_data``,
+    the same digest of the same values)."""
+    digest = tags.get("eval_dataset_digest")
+    return digest or tags.get("eval_data", "").partition("sha256 ")[2] or None
+
+
+def _data(tags: Mapping[str, str]) -> str:
+    """What a model's tags say it was evaluated on, for people."""
+    digest = _digest(tags)
+    name = tags.get("eval_dataset", "data")
+    return f"{name} (digest {digest})" if digest else "unknown data"

@@ -5,6 +5,9 @@ pipeline and its start time, and opens a child run for each namespace whose
 datasets declare tracking in the catalog (``metadata: {mlflow: {...}}``):
 
 - ``metrics``: a per-epoch table (an ``epoch`` column), logged with step = epoch;
+- ``dataset``: a labelled set the variant reads, logged as its run's MLflow
+  dataset (:mod:`pytorch_intro.hooks.lineage`); its model's ``train_`` and
+  ``val_`` metrics are linked to the training and evaluation datasets;
 - ``params``: a flat dict, or a record's ``params()``; ``tags``: those of its keys
   also set as run tags (e.g. ``data_source``, to filter runs by);
 - ``final_metrics``: the keys of the variant's final numbers, for its model;
@@ -33,9 +36,10 @@ import pandas as pd
 from kedro.framework.hooks import hook_impl
 from kedro.pipeline import Pipeline
 from kedro.pipeline.node import Node
-from mlflow.entities import Metric, RunInfo, RunTag
+from mlflow.entities import Dataset, Metric, RunInfo, RunTag
 from mlflow.tracking import MlflowClient
 
+from pytorch_intro.hooks.lineage import context_of, dataset_input, mlflow_dataset
 from pytorch_intro.hooks.models import ModelRecord, log_variant_model
 from pytorch_intro.hooks.orphans import close_orphan_runs
 from pytorch_intro.hooks.registry import RegistryConfig, register_champions
@@ -72,6 +76,7 @@ class VariantRunsHook:
     ) -> None:
         self._catalog, self._runs = catalog, {}
         self._models: dict[str, ModelRecord] = {}
+        self._datasets: dict[str, Dataset] = {}  # by catalog name: digested once
         self._seconds: Counter[str] = Counter()
         self._pending = Counter(n.namespace for n in pipeline.nodes if n.namespace)
         self._tracked = {
@@ -79,7 +84,7 @@ class VariantRunsHook:
             for node in pipeline.nodes
             for name in node.outputs
             if node.namespace
-            and (spec := _spec(catalog.get(name)))
+            and (spec := _saved(catalog.get(name)))
             and spec.get("run") != "parent"
         }
         names = run_params.get("pipeline_names") or run_params.get("pipeline_name")
@@ -110,17 +115,35 @@ class VariantRunsHook:
         close_orphan_runs(client, experiment.experiment_id, keep=active.info.run_id)
 
     @hook_impl
-    def before_node_run(self, node: Node) -> None:
+    def before_node_run(self, node: Node, inputs: dict[str, Any]) -> None:
         # A node's outputs are saved after its after_node_run hook, so a variant
         # is complete only once the next node starts (or the pipeline ends).
         self._terminate([ns for ns in self._runs if self._pending[ns] <= 0])
         if node.namespace in self._tracked:
-            self._run_for(node.namespace)  # the variant's run starts with it
+            run_id = self._run_for(node.namespace)  # the variant's run starts here
+            if run_id is not None:
+                self._log_datasets(node.namespace, run_id, inputs)
+
+    def _log_datasets(self, namespace: str, run_id: str, inputs: dict[str, Any]):
+        """The labelled sets among a variant's node's ``inputs`` (catalog
+        ``dataset``), as its run's MLflow datasets, each once."""
+        record, logged = self._model(namespace), []
+        for name, data in inputs.items():
+            split = _spec(self._catalog.get(name)).get("dataset")
+            context = split and context_of(name, split)
+            if not context or context in record.datasets:
+                continue
+            if name not in self._datasets:
+                self._datasets[name] = mlflow_dataset(name, data)
+            record.datasets[context] = self._datasets[name]
+            logged.append(dataset_input(self._datasets[name], context))
+        if logged:
+            self._client.log_inputs(run_id, datasets=logged)
 
     @hook_impl
     def after_dataset_saved(self, dataset_name: str, data: Any, node: Node) -> None:
         dataset = None if self._catalog is None else self._catalog.get(dataset_name)
-        spec, started = _spec(dataset), time.perf_counter()
+        spec, started = _saved(dataset), time.perf_counter()
         if not spec or self._parent is None:
             return
         to_parent = spec.get("run") == "parent"
@@ -136,7 +159,9 @@ class VariantRunsHook:
             ]
             self._client.log_batch(run_id, params=mlflow_params(params), tags=tags)
         if spec.get("metrics"):
-            self._client.log_batch(run_id, metrics=_metrics(data))
+            metrics = _metrics(data)
+            self._client.log_batch(run_id, metrics=metrics)
+            self._model(node.namespace).keep_latest(metrics)
         if spec.get("final_metrics"):
             self._model(node.namespace).metrics = {
                 key: float(data[key]) for key in spec["final_metrics"]
@@ -227,6 +252,13 @@ class VariantRunsHook:
 def _spec(dataset: Any) -> dict[str, Any]:
     """What the catalog says to record of a dataset (its ``metadata.mlflow``)."""
     return (getattr(dataset, "metadata", None) or {}).get("mlflow") or {}
+
+
+def _saved(dataset: Any) -> dict[str, Any]:
+    """What to record of a dataset when a node saves it (a ``dataset`` is
+    recorded by the variants that read it)."""
+    spec = _spec(dataset)
+    return {} if spec.keys() <= {"dataset"} else spec
 
 
 def _metrics(history: pd.DataFrame) -> list[Metric]:

@@ -5,7 +5,6 @@ from pytorch_intro.serving.servable import (
     Classifier,
     Servable,
     export_servable,
-    fingerprint,
     load_program,
     save_program,
 )
@@ -15,7 +14,6 @@ __all__ = [
     "Classifier",
     "Servable",
     "export_servable",
-    "fingerprint",
     "load_program",
     "save_program",
 ]

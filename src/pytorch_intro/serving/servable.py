@@ -11,7 +11,6 @@ and without this package.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,15 +54,12 @@ class Servable:
         kind: what the inputs are (``digits``, ``points``): a model is refused
             for inputs of another kind.
         classes: the class labels, in the order of the probabilities.
-        eval_data: what the model was evaluated on (:func:`fingerprint`):
-            models are compared only when this is the same.
     """
 
     program: ExportedProgram
     input_example: np.ndarray
     kind: str
     classes: list[int]
-    eval_data: str = ""
 
     def predict(self, inputs: np.ndarray) -> np.ndarray:
         """Class probabilities for ``inputs`` (as the exported program gives them)."""
@@ -71,25 +67,14 @@ class Servable:
             return self.program.module()(torch.as_tensor(inputs)).numpy()
 
 
-def fingerprint(inputs: np.ndarray, labels: np.ndarray) -> str:
-    """A short, stable name of a labelled set: its size and a digest of its values."""
-    digest = hashlib.sha256()
-    for values in (inputs, labels):
-        array = np.ascontiguousarray(values)
-        digest.update(f"{array.dtype.str}{array.shape}".encode())
-        digest.update(array.tobytes())
-    return f"{len(labels)} samples, sha256 {digest.hexdigest()[:16]}"
-
-
 def export_servable(
     model: nn.Module,
     features: str,
     inputs: np.ndarray,
-    labels: np.ndarray,
     kind: str,
 ) -> Servable:
     """Wrap a trained model with its ``features`` preprocessing and export it
-    (batch size free); ``inputs`` and ``labels`` are the raw evaluation set."""
+    (batch size free); ``inputs``: raw inputs, its first two the example."""
     wrapper = Classifier(model, features).eval()
     example = np.ascontiguousarray(inputs[:2], dtype=np.float32)
     sample = torch.from_numpy(example)
@@ -98,7 +83,7 @@ def export_servable(
     )
     with torch.inference_mode():
         classes = list(range(wrapper(sample).shape[1]))
-    return Servable(program, example, kind, classes, fingerprint(inputs, labels))
+    return Servable(program, example, kind, classes)
 
 
 def save_program(program: ExportedProgram, path: Path) -> None:

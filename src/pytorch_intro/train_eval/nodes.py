@@ -67,11 +67,7 @@ def package_model(
     """The trained model as users call it: raw inputs in, class probabilities out
     (its preprocessing inside), exported; ``valid_set`` is the raw evaluation set."""
     return export_servable(
-        model_from_checkpoint(model),
-        features,
-        valid_set["samples"],
-        valid_set["annotations"],
-        kind,
+        model_from_checkpoint(model), features, valid_set["samples"], kind
     )
 
 
@@ -163,10 +159,9 @@ def collect_variant_results(
     top_confusions: list[dict[str, Any]],
     *,
     features: str,
-    **figures: str,
 ) -> VariantResults:
-    """The variant's record: settings, numbers and figures (PNG files), as the
-    MLflow params, the report and the problem's results read it."""
+    """The variant's record: settings and numbers, as the MLflow params, the
+    report and the problem's results read it (which add its figures)."""
     return VariantResults(
         title=title,
         features=features,
@@ -181,7 +176,6 @@ def collect_variant_results(
         n_params_model=count_parameters(model_from_checkpoint(checkpoint)),
         confusion_matrix=confusion_matrix,
         top_confusions=top_confusions,
-        figures=figures,
     )
 
 
@@ -193,16 +187,28 @@ def collect_results(
     problem: str,
     known: Collection[str],
     figures: Collection[str] = (),
+    variant_figures: Collection[str] = (),
     **inputs: Any,
 ) -> ProblemResults:
     """A problem's results for the report: its ``data``, the ``figures`` among
-    ``inputs`` (PNG files) and this run's variants (the other ``inputs``).
+    ``inputs`` (PNG files) and this run's variants: the other ``inputs``, each
+    a record with its ``variant_figures`` (``<variant>.<figure>``: PNG files).
 
     The ``known`` variants this run did not train are kept from the ``earlier``
     results (the latest saved), each with its own run, data and features.
     """
     shown = {name: inputs.pop(name) for name in figures}
+    drawn = {key: inputs.pop(key) for key in list(inputs) if "." in key}
+    variants = {
+        name: record.model_copy(
+            update={
+                "figures": record.figures
+                | {figure: drawn[f"{name}.{figure}"] for figure in variant_figures}
+            }
+        )
+        for name, record in inputs.items()
+    }
     results = registry()[problem](
-        identity=identity, data=data, variants=inputs, figures=shown
+        identity=identity, data=data, variants=variants, figures=shown
     )
     return combine_runs(results, earlier, known)

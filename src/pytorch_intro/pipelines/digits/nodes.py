@@ -30,6 +30,7 @@ def label_digits(train_digits: DigitSet, test_digits: DigitSet) -> tuple[dict, d
             "samples": digits["images"],
             "annotations": digits["labels"],
             "source": digits["source"],
+            "origin": digits.get("origin", {}),
         }
         for digits in (train_digits, test_digits)
     )
