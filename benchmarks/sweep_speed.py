@@ -3,15 +3,15 @@
 Copies the project's ``conf/`` into a temporary project folder and runs
 ``kedro sweep simple2d_lr`` (the three 2D variants x two learning rates x two
 seeds at 2 epochs, ``conf/base/sweeps/simple2d_lr.yml``) on a ``LocalCluster``
-of one worker (sequential: one ``kedro run`` process after another) and of
-two, alternating, ``--repeats`` times each, in fresh processes against one
-SQLite store, and one point's own ``kedro run --pipelines simple2d.linear
---params simple2d.training.epochs=2`` before each. A warm-up point first fills
-the compile cache they share. Prints the wall time of each, the ratios
-2-worker sweep / one point's run (target <= 2.0) and parallel / sequential,
-each point's seconds split into training and the rest on its warm worker
-(Kedro session, data, evaluation, figures, MLflow logging; target: median <=
-0.5 s), the time a bare ``python -c 'import torch, kedro, mlflow'`` takes, and
+of one warm worker (sequential: one point after another) and of two,
+alternating, ``--repeats`` times each, in fresh processes against one SQLite
+store, and one point's own ``kedro run --pipelines simple2d.linear --params
+simple2d.training.epochs=2`` before each. A warm-up point first fills the
+compile cache they share. Prints the wall time of each, the ratios 2-worker
+sweep / one point's run (target <= 2.0) and parallel / sequential, each
+point's seconds split into training and the rest on its warm worker (Kedro
+session, data, evaluation, the servable model, MLflow logging; target: median
+<= 0.5 s), the time a bare ``python -c 'import torch, kedro, mlflow'`` takes, and
 the points' mean final accuracy per variant, so a speed-up never hides a
 change of result.
 

@@ -17,7 +17,7 @@ from pytorch_intro.sweeps import POINT_ENV
 from pytorch_intro.sweeps.search import budget_left, next_point, open_study
 from pytorch_intro.sweeps.spec import Point, SweepSpec
 from pytorch_intro.sweeps.summary import optuna_plots
-from pytorch_intro.sweeps.worker import run_point
+from pytorch_intro.sweeps.worker import log_model, run_point
 from tests.conftest import kedro_project, make_project
 
 PIPELINE = "simple2d.linear"
@@ -80,17 +80,40 @@ def test_points_in_one_process_finish_fail_and_leave_it_as_it_was(project):
     )
 
 
+def test_a_point_draws_no_figures_and_its_saved_model_is_logged_later(project):
+    point, run_id, client = _point(project, 4)
+    outcome = run_point(str(project), point, run_id)
+    assert outcome["error"] is None
+    run = client.get_run(run_id)
+    assert run.data.params["epochs"] == "1"  # the variant's record, as params
+    artifacts = {a.path for a in client.list_artifacts(run_id)}
+    assert "model.pt" in artifacts and not any(a.endswith(".png") for a in artifacts)
+    assert not run.outputs.model_outputs  # no MLflow model unless asked
+    assert not list(project.glob("data/08_reporting/simple2d/linear/*.png/*/*"))
+
+    servable = str(outcome["servable"])
+    model_id = log_model(str(project), "test", run_id, PIPELINE, servable)
+    [logged] = client.get_run(run_id).outputs.model_outputs
+    assert logged.model_id == model_id
+    model = client.get_logged_model(model_id)
+    assert model.source_run_id == run_id
+    metrics = {m.key: m for m in model.metrics}  # the run's, at its last epoch
+    assert metrics["val_accuracy"].value == run.data.metrics["val_accuracy"]
+    assert metrics["val_accuracy"].step == 1
+    assert mlflow.active_run() is None
+
+
 @pytest.mark.slow
 def test_a_workers_memory_stays_flat_over_many_points(project):
     rss = []
-    for number in range(40):
+    for number in range(100):
         point, run_id, _ = _point(project, 100 + number)
         assert run_point(str(project), point, run_id)["error"] is None
         rss.append(psutil.Process().memory_info().rss)
-    # after the first points (caches, the font cache, the first compile of
-    # every code path), 30 more points add less than 40 MB
+    # after the first points (caches, the first compile of every code path),
+    # 90 more points add less than 40 MB
     growth = (rss[-1] - rss[9]) / 2**20
-    assert growth < 40, f"{growth:.0f} MB over 30 points: {[r >> 20 for r in rss]}"
+    assert growth < 40, f"{growth:.0f} MB over 90 points: {[r >> 20 for r in rss]}"
 
 
 def test_a_pruned_point_stops_at_once_and_says_when(project):

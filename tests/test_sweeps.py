@@ -239,14 +239,13 @@ def test_a_sweep_on_a_tracking_server_records_every_point_under_its_run(server_s
     error = failed.data.tags["pytorch_intro.error"]  # pydantic's, as Kedro logs it
     assert "Parameter 'simple2d.training'" in error
     assert re.search(r"\nlr\n\s*Input should be greater than 0", error), error
-    for run in by_status["FINISHED"]:  # the variant's usual records
+    for run in by_status["FINISHED"]:  # the variant's records, without figures
         assert run.info.run_name.startswith(run.data.tags["pytorch_intro.point"])
         assert 0 <= run.data.metrics["val_accuracy"] <= 1
         assert run.data.params["epochs"] == "2"
-        assert {"learning_curves.png", "model.pt"} <= {
-            a.path for a in client.list_artifacts(run.info.run_id)
-        }
-        assert not run.outputs.model_outputs  # no MLflow model unless --log-models
+        artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+        assert "model.pt" in artifacts
+        assert not any(path.endswith(".png") for path in artifacts)
     # the best point, recorded in the sweep's run
     best = max(by_status["FINISHED"], key=lambda r: r.data.metrics["val_accuracy"])
     assert sweep_run.data.metrics["best_val_accuracy"] == pytest.approx(
@@ -254,12 +253,45 @@ def test_a_sweep_on_a_tracking_server_records_every_point_under_its_run(server_s
     )
     best_run = client.get_run(sweep_run.data.tags["pytorch_intro.best_run"])
     assert best_run.data.metrics["val_accuracy"] == best.data.metrics["val_accuracy"]
+    # its MLflow model, logged at the end: the only one
+    with_models = [run.info.run_id for run in points if run.outputs.model_outputs]
+    assert with_models == [best_run.info.run_id]
+    [model] = best_run.outputs.model_outputs
+    assert client.get_logged_model(model.model_id).source_run_id == with_models[0]
     assert sweep_run.data.params["best_pipeline"] == best_run.data.tags["pipeline"] + (
         "." + best_run.data.tags["variant"]
     )
     summary = next((project / "data/08_reporting/sweeps/sweep2d/summary.csv").iterdir())
     table = summary / "summary.csv"
     assert table.read_text().count("\n") == 8  # a header and a row per point
+
+
+@pytest.mark.slow
+def test_each_point_records_its_data_and_the_best_model_what_it_measured(
+    server_sweep,
+):
+    project, client, done = server_sweep
+    sweep_run = client.get_run(_sweep_run_id(done.stdout + done.stderr))
+    for run in _tree(client, sweep_run.info.run_id):
+        if run.info.status != "FINISHED":
+            continue
+        contexts = {
+            tag.value: entry.dataset.name
+            for entry in run.inputs.dataset_inputs
+            for tag in entry.tags
+            if tag.key == "mlflow.data.context"
+        }
+        assert contexts == {
+            "training": "simple2d.generated_train",
+            "evaluation": "simple2d.generated_valid",
+        }
+    best_run = client.get_run(sweep_run.data.tags["pytorch_intro.best_run"])
+    [output] = best_run.outputs.model_outputs
+    model = client.get_logged_model(output.model_id)
+    linked = {m.key: (m.dataset_name, m.step) for m in model.metrics}
+    assert linked["val_accuracy"] == ("simple2d.generated_valid", 2)  # epochs=2
+    assert linked["train_loss"] == ("simple2d.generated_train", 2)
+    assert model.tags["eval_dataset"] == "simple2d.generated_valid"
 
 
 @pytest.mark.slow

@@ -32,10 +32,10 @@ def test_2d_results_hold_each_variants_record_and_figure_files(simple2d_outputs)
     assert set(results.variants) == set(simple2d.VARIANTS)
     for name, variant in results.variants.items():
         # one record per variant: what MLflow's params and the report read,
-        # with its run and data once collected
+        # with its run, data and figures once collected
         record = simple2d_outputs[f"simple2d.{name}.report_entry"]
         assert record.features == simple2d.VARIANTS[name]
-        collected = {"run": None, "data": None}
+        collected = {"run": None, "data": None, "figures": {}}
         assert variant.model_copy(update=collected) == record
         assert (variant.run, variant.data) == (results.identity, results.data_line())
         assert variant.n_params_model == variant.n_params

@@ -9,6 +9,7 @@ KILLED (never retried: it could kill the next worker too).
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 import socket
@@ -45,8 +46,8 @@ from pytorch_intro.sweeps.search import (
 )
 from pytorch_intro.sweeps.spec import Point, SweepSpec, expand, parse_sweep
 from pytorch_intro.sweeps.summary import optuna_plots, plot_sweep
-from pytorch_intro.sweeps.tracking import SweepTracker
-from pytorch_intro.sweeps.worker import run_point, warm_up
+from pytorch_intro.sweeps.tracking import SERVABLE_TAG, SweepTracker
+from pytorch_intro.sweeps.worker import log_model, run_point, warm_up
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
@@ -111,8 +112,14 @@ def main(
             rows, points = _search(name, spec, study, left, client, tracker, log_models)
         table = pd.DataFrame(rows).convert_dtypes()
         failed = int(table["status"].isin(["FAILED", "KILLED"]).sum())
-        files = _save(name, table, points, study, catalog)
-        tracker.finish(files, failed, _best(table))
+        best = _best(table)
+        with (  # with --log-models, every point has its model
+            _logging_best_model(client, tracker, best, project, env)
+            if best is not None and not log_models
+            else contextlib.nullcontext()
+        ):
+            files = _save(name, table, points, study, catalog)
+        tracker.finish(files, failed, best)
         pruned = int((table["status"] == "PRUNED").sum())
         click.echo(
             f"sweep {name}: {len(table) - failed - pruned} of {len(table)} points "
@@ -124,6 +131,9 @@ def main(
         client.close()
         if scheduler is None:
             client.cluster.close()
+    # the process's exit frees everything: its last garbage collections need
+    # not go through all of it first (about a second of the exit)
+    gc.freeze()
     sys.exit(1 if failed else 0)
 
 
@@ -185,6 +195,34 @@ def _best(table: pd.DataFrame) -> dict[str, Any] | None:
     if done.empty or done["val_accuracy"].isna().all():
         return None
     return done.loc[done["val_accuracy"].astype(float).idxmax()].to_dict()
+
+
+@contextlib.contextmanager
+def _logging_best_model(
+    client: Client,
+    tracker: SweepTracker,
+    best: dict[str, Any],
+    project: str,
+    env: str | None,
+) -> Iterator[None]:
+    """The ``best`` point's MLflow model, logged in its run by a worker (from
+    the servable model the point saved) while the body runs; none when a
+    former sweep has logged it."""
+    run = tracker.client.get_run(best["run_id"])
+    servable = run.data.tags.get(SERVABLE_TAG)
+    if run.outputs.model_outputs or servable is None:
+        yield
+        return
+    future = client.submit(
+        log_model, project, env, run.info.run_id, best["pipeline"], servable, pure=False
+    )
+    yield
+    try:
+        model_id = future.result()
+    except Exception as error:  # noqa: BLE001 - the sweep's results stand without it
+        click.echo(f"the best point's model was not logged: {error}")
+    else:
+        click.echo(f"the best point's MLflow model: {model_id} (run {run.info.run_id})")
 
 
 def _run(

@@ -24,6 +24,8 @@ HASH_TAG = "pytorch_intro.point_hash"
 ERROR_TAG = "pytorch_intro.error"
 #: The last epoch a pruned point trained.
 PRUNED_TAG = "pytorch_intro.pruned_epoch"
+#: The folder of the servable model a point saved (the best one's is logged).
+SERVABLE_TAG = "pytorch_intro.servable"
 #: Summary columns that are no parameter of the best point.
 SUMMARY_ONLY = {"status", "val_accuracy", "val_loss", "seconds", "error"}
 
@@ -80,6 +82,8 @@ class SweepTracker:
         """Record how the point's process ended; returns the run's final status."""
         status = self.client.get_run(run_id).info.status
         if outcome["error"] is None and status == "FINISHED":
+            if outcome["servable"] is not None:
+                self.client.set_tag(run_id, SERVABLE_TAG, str(outcome["servable"]))
             return status
         error = outcome["error"] or f"the run ended {status}"
         self.client.set_tag(run_id, ERROR_TAG, error[-MAX_PARAM_LENGTH:])

@@ -8,7 +8,9 @@ variables it sets, torch's threads, flush-to-zero and random state, logging's
 levels and any MLflow run left active are put back as they were, and garbage
 is collected. A point that raises is returned as an error (one point cannot
 stop the others); a point that kills its process is seen by the driver as a
-lost worker (Dask's nanny starts a new one).
+lost worker (Dask's nanny starts a new one). A point draws no figures; it saves
+its servable model, and the sweep has the best point's logged as its MLflow
+model at the end (:func:`log_model`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from pytorch_intro.internals import saved_file
 from pytorch_intro.sweeps import LOG_MODELS_ENV, POINT_ENV
 from pytorch_intro.sweeps.spec import Point
 
@@ -49,6 +52,10 @@ def warm_up(project: str, env: str | None = None) -> None:
         with _quiet(), KedroSession.create(project_path=Path(project), env=env) as s:
             s.load_context()
         _PROJECTS.add(project)
+        # what is here now lives as long as the process: the full collection
+        # after each point need not go through it again and again
+        gc.collect()
+        gc.freeze()
 
 
 def run_point(
@@ -60,12 +67,13 @@ def run_point(
 ) -> dict[str, Any]:
     """The point's pipeline in ``project``, its MLflow run resumed from
     ``run_id``; how it ended (never raises). It runs to the variant's record
-    (metrics, params, figures) and logs no MLflow model unless ``log_models``.
+    (params, metrics) and its servable model (``servable``: the saved folder),
+    draws no figures, and logs no MLflow model unless ``log_models``.
     With a search's Optuna ``trial``, it reports the validation accuracy after
     every epoch and stops training when the study's pruner says so
     (``pruned_epoch``: the last epoch it trained)."""
     started = time.perf_counter()
-    error, pruned = None, []
+    error, pruned, servable = None, [], None
 
     def decide(epoch: int, accuracy: float) -> bool:
         trial.report(accuracy, epoch)
@@ -73,8 +81,7 @@ def run_point(
             pruned.append(epoch)
         return bool(pruned)
 
-    outputs = [f"{point.pipeline}.report_entry"]
-    outputs += [f"{point.pipeline}.servable"] if log_models else []
+    outputs = [f"{point.pipeline}.report_entry", f"{point.pipeline}.servable"]
     try:
         warm_up(project, point.env)
         from kedro.framework.session import KedroSession  # noqa: PLC0415
@@ -83,6 +90,7 @@ def run_point(
 
         with (
             _ONE_AT_A_TIME,
+            _quiet(),
             _isolated(
                 {"MLFLOW_RUN_ID": run_id, POINT_ENV: point.id}
                 | ({LOG_MODELS_ENV: "1"} if log_models else {})
@@ -94,7 +102,8 @@ def run_point(
                 runtime_params=_runtime_params(point),
             ) as session,
         ):
-            session.run(pipeline_names=[point.pipeline], to_outputs=outputs)
+            saved = session.run(pipeline_names=[point.pipeline], to_outputs=outputs)
+            servable = saved_file(saved[outputs[1]])
     except Exception as exc:  # noqa: BLE001 - reported as the point's error
         error = "".join(traceback.format_exception_only(exc)).strip()
     return {
@@ -102,7 +111,30 @@ def run_point(
         "seconds": time.perf_counter() - started,
         "error": error,
         "pruned_epoch": pruned[0] if pruned else None,
+        "servable": servable,
     }
+
+
+def log_model(
+    project: str, env: str | None, run_id: str, pipeline: str, servable: str
+) -> str:
+    """Log the servable model a point of ``pipeline`` saved in ``servable``
+    (see :func:`run_point`) as the MLflow model of its run ``run_id``, as a
+    ``kedro run`` logs a variant's: with the run's params, and its metrics at
+    their last step linked to the datasets they were measured on. Its model id.
+    """
+    from mlflow.tracking import MlflowClient  # noqa: PLC0415
+
+    from pytorch_intro.hooks.models import (  # noqa: PLC0415
+        ModelRecord,
+        log_variant_model,
+    )
+
+    warm_up(project, env)  # MLflow's store, as the project sets it up
+    with _ONE_AT_A_TIME, _quiet():
+        record = ModelRecord.from_run(MlflowClient(), run_id, pipeline, Path(servable))
+        log_variant_model(run_id, pipeline, record)
+    return record.model_id
 
 
 def _runtime_params(point: Point) -> dict[str, Any]:
@@ -144,12 +176,7 @@ def _isolated(environment: dict[str, str]) -> Iterator[None]:
     saved_env = {key: os.environ.get(key) for key in environment}
     threads = torch.get_num_threads()
     flushing = torch.tensor([1e-323], dtype=torch.float64).item() == 0.0
-    levels = {
-        name: logging.getLogger(name).level for name in ("", "kedro", "pytorch_intro")
-    }
     os.environ.update(environment)
-    for name in levels:  # a point's INFO lines would bury the sweep's progress
-        logging.getLogger(name).setLevel(logging.WARNING)
     status = "FAILED"
     try:
         with torch.random.fork_rng(devices=[]):

@@ -83,8 +83,11 @@ def create_pipeline(variants: Iterable[str] = VARIANTS, **kwargs) -> Pipeline:
             kind="digits",
             extra=_misclassified_pipeline(),
             shared=("training", "misclassified_count"),
-            figures=("misclassified",),
         )
     return pipeline + results_node(
-        "digits", variants, known=VARIANTS, data="digits.data_description"
+        "digits",
+        variants,
+        known=VARIANTS,
+        data="digits.data_description",
+        variant_figures=("misclassified",),
     )

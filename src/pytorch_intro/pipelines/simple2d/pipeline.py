@@ -105,7 +105,6 @@ def create_pipeline(
             features=features,
             kind="points",
             extra=_boundary_pipeline(),
-            figures=("decision_boundary",),
         )
     return pipeline + results_node(
         "simple2d",
@@ -113,4 +112,5 @@ def create_pipeline(
         known=VARIANTS,
         data="simple2d.point_sets_description",
         figures={"point_sets": "simple2d.point_sets_figure"},
+        variant_figures=("decision_boundary",),
     )
