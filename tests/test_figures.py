@@ -78,18 +78,28 @@ def test_misclassified_grid_titles_each_image(tmp_path):
     )
     fig.savefig(tmp_path / "grid.png")
 
-    titled = [ax for ax in fig.axes if ax.get_title()]
-    assert [ax.get_title() for ax in titled] == [
+    [ax] = fig.axes  # one mosaic: 2 rows of 3, the last cell left blank
+    titles = [(text.get_text(), text.get_position()) for text in ax.texts]
+    assert [text for text, _ in titles] == [
         "true 4 → 9 (97%)",
         "true 7 → 1 (50%)",
         "true 3 → 5 (88%)",
         "true 9 → 4 (60%)",
         "true 1 → 7 (100%)",
     ]
-    assert len(fig.axes) == 6  # 2 rows of 3, the last one left blank
-    assert all(len(ax.images) == 1 for ax in titled)
-    assert titled[0].images[0].get_array().shape == (28, 28)
-    assert not any(ax.axison for ax in fig.axes)
+    [image] = ax.images
+    mosaic = image.get_array()
+    assert image.get_cmap().name.startswith("gray")
+    cell_h, cell_w = mosaic.shape[0] // 2, (mosaic.shape[1] + 2) // 3
+    for index, (_, (x, y)) in enumerate(titles):  # each title above its image
+        row, column = divmod(index, 3)
+        top, left = row * cell_h + (cell_h - 28), column * cell_w
+        assert np.array_equal(
+            mosaic[top : top + 28, left : left + 28], images[index, 0]
+        )
+        assert (x, y) == (left + 14, top - 1)
+    assert mosaic[cell_h:, 2 * cell_w :].mask.all()  # the blank cell
+    assert not ax.axison
     assert fig.get_suptitle() == "errors"
 
 
@@ -98,8 +108,11 @@ def test_misclassified_accepts_float_images_without_channel():
 
     fig = plot_misclassified(images, [0, 1], [1, 0], [0.7, 0.8], "float")
 
-    assert len(fig.axes) == 2
-    assert fig.axes[0].images[0].get_cmap().name == "gray"
+    [ax] = fig.axes
+    [image] = ax.images
+    assert image.get_array().shape[1] == 2 * 28 + 2  # two images and a gap
+    # one grey scale for both: brightness compares across images
+    assert image.get_clim() == (float(images.min()), float(images.max()))
 
 
 def test_misclassified_with_no_images_says_so(tmp_path):

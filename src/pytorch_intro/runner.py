@@ -32,13 +32,26 @@ def variant_order(
     namespace together: what a namespace needs from the others (its data steps)
     first, then its nodes in Kedro's order, each after what it still needs."""
     position = {node: index for index, node in enumerate(nodes)}
+    first = {}  # each namespace's first position
+    for node in nodes:
+        first.setdefault(node.namespace, position[node])
+
+    def grouped(node: Node) -> tuple[int, int]:
+        return first[node.namespace], position[node]
+
     scheduled: set[Node] = set()  # placed, or placing its parents first
     placed: dict[Node, None] = {}  # the order
     groups: dict[str | None, list[Node]] = {}
     for node in nodes:
         groups.setdefault(node.namespace, []).append(node)
-    needed = {parent for node in nodes for parent in dependencies.get(node, ())}
-    # nodes nothing depends on (a saved model, a figure): run with their namespace
+    needed = {  # by a node of their own namespace
+        parent
+        for node in nodes
+        for parent in dependencies.get(node, ())
+        if parent.namespace == node.namespace
+    }
+    # nodes nothing of their namespace depends on (a saved model, a figure that
+    # the problem's results collect): run with their namespace
     sinks = {
         namespace: [node for node in members if node not in needed]
         for namespace, members in groups.items()
@@ -70,7 +83,9 @@ def variant_order(
             started.add(node.namespace)
             for need in upstream.get(node.namespace, ()):
                 schedule(need)
-        for parent in sorted(dependencies.get(node, ()), key=position.__getitem__):
+        # its parents a namespace at a time (a problem's results need each
+        # variant's record and figures: one variant after the other)
+        for parent in sorted(dependencies.get(node, ()), key=grouped):
             schedule(parent)
         placed[node] = None
         for sink in sinks[node.namespace]:
