@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
+import optuna
 import psutil
 import pytest
 import yaml
@@ -441,6 +442,13 @@ def test_a_search_runs_its_budget_records_the_best_and_resumes(tmp_path):
     assert sweep_run.data.metrics["best_val_accuracy"] == pytest.approx(best)
     artifacts = {a.path for a in client.list_artifacts(sweep_run.info.run_id)}
     assert {"summary.csv", "accuracy.png", "history.png"} <= artifacts
+    # the workers reported every epoch to the study, through the scheduler
+    study = optuna.load_study(
+        study_name="sweep search",
+        storage=f"sqlite:///{project / 'data/07_model_output/sweeps/search/study.db'}",
+    )
+    assert [sorted(t.intermediate_values) for t in study.trials] == [[1, 2], [1, 2]]
+    assert "experimental" not in output.lower()
 
     again = _sweep(project, "search")  # the study is kept: nothing left to run
     output = again.stdout + again.stderr

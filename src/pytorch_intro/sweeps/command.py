@@ -42,6 +42,7 @@ from pytorch_intro.sweeps.search import (
     budget_left,
     next_point,
     open_study,
+    shared_storage,
     tell,
 )
 from pytorch_intro.sweeps.spec import Point, SweepSpec, expand, parse_sweep
@@ -92,7 +93,8 @@ def main(
             points, study, left = expand(spec), None, 0
             size = {"points": len(points)}
         else:  # Optuna chooses the points, up to the budget
-            study = open_study(spec, name, catalog.load(f"sweeps.{name}.study"))
+            url = catalog.load(f"sweeps.{name}.study")
+            study = open_study(spec, name, shared_storage(client, url))
             points, left = [], budget_left(study, spec)
             search = spec.search
             size = {"budget": left, "sampler": search.sampler}

@@ -3,14 +3,20 @@
 The study lives in a database (the catalog's ``sweeps.<name>.study``), so the
 same sweep started again resumes it: its finished and pruned points count
 against the budget and are not run again, and points left running by a stopped
-sweep are marked failed. The driver asks for each point (its ``Trial``); the
-point's worker reports its validation accuracy after every epoch to the same
-database and stops when the pruner says so.
+sweep are marked failed. The Dask scheduler serves the study to the driver and
+to every worker (:func:`shared_storage`). The driver asks for each point (its
+``Trial``); the point's worker reports its validation accuracy after every
+epoch and stops when the pruner says so.
 """
 
 from __future__ import annotations
 
+import warnings
+from typing import Any
+
 import optuna
+from optuna.exceptions import ExperimentalWarning
+from optuna.storages import BaseStorage
 from optuna.trial import TrialState
 
 from pytorch_intro.sweeps.spec import Distribution, Point, Scalar, SweepSpec
@@ -19,7 +25,33 @@ from pytorch_intro.sweeps.spec import Distribution, Point, Scalar, SweepSpec
 DONE = (TrialState.COMPLETE, TrialState.PRUNED)
 
 
-def open_study(spec: SweepSpec, name: str, storage: str) -> optuna.Study:
+def shared_storage(client: Any, url: str) -> BaseStorage:
+    """The study's database at ``url``, opened by the Dask scheduler of
+    ``client`` and served by it (optuna-integration's ``DaskStorage``): every
+    worker of the cluster reports its epochs there, none opens the file. On a
+    remote scheduler, ``url`` is a path on the scheduler's machine."""
+    from distributed import WorkerPlugin  # noqa: PLC0415
+    from optuna_integration.dask import DaskStorage  # noqa: PLC0415
+
+    class QuietStorage(WorkerPlugin):
+        def setup(self, worker: Any) -> None:  # each worker, restarted ones too
+            _quiet_storage()
+
+    _quiet_storage()  # here, and in the scheduler when it is this process
+    client.register_plugin(QuietStorage(), name="pytorch-intro-quiet-storage")
+    return DaskStorage(storage=url, client=client)
+
+
+def _quiet_storage() -> None:
+    """Without the warning that ``DaskStorage`` is experimental, which each
+    process gives each time it builds one: the driver, the scheduler, and a
+    worker for each point's trial it unpickles."""
+    warnings.filterwarnings(
+        "ignore", "DaskStorage is experimental", ExperimentalWarning
+    )
+
+
+def open_study(spec: SweepSpec, name: str, storage: str | BaseStorage) -> optuna.Study:
     """The sweep's study in ``storage``: new, or the one a former run left."""
     search = spec.search
     samplers = {
