@@ -392,7 +392,7 @@ def test_a_killed_point_is_recorded_and_the_sweep_completes_the_others(tmp_path)
 
 
 @pytest.mark.slow
-def test_a_plain_kedro_run_imports_nothing_of_dask():
+def test_a_plain_kedro_run_imports_nothing_of_dask_or_optuna():
     code = (
         "import sys\n"
         "from kedro.framework.startup import bootstrap_project\n"
@@ -400,7 +400,7 @@ def test_a_plain_kedro_run_imports_nothing_of_dask():
         "import pytorch_intro.settings, pytorch_intro.cli, pytorch_intro.pipeline_registry\n"
         "from pytorch_intro.pipeline_registry import register_pipelines\n"
         "register_pipelines()\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed', 'optuna')))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code],
@@ -455,3 +455,68 @@ def test_a_search_runs_its_budget_records_the_best_and_resumes(tmp_path):
     assert again.returncode == 0, output
     assert "sweep search: 0 points (2 before) on" in output
     assert _tree(client, _sweep_run_id(output)) == []
+
+
+def _group_alive(pid: int) -> bool:
+    try:
+        os.killpg(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.mark.slow
+def test_a_sweep_stopped_with_ctrl_c_resumes_where_it_stopped(tmp_path):
+    sweeps = {
+        "long": {
+            "pipelines": ["simple2d.linear"],
+            "grid": {"simple2d.training.lr": [1.0e-2]},
+            "seeds": list(range(8)),
+            "params": {"simple2d.training.epochs": 20},
+        }
+    }
+    project = _project(tmp_path / "project", None, sweeps)
+    process = subprocess.Popen(
+        [KEDRO, "sweep", "long", "--env", "test", "--workers", "2"],
+        cwd=project,
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        lines = []
+        for line in process.stdout:  # the event: a point has finished
+            lines.append(line)
+            if line.startswith("[1/8] "):
+                break
+        os.killpg(process.pid, signal.SIGINT)  # Ctrl-C: the terminal's whole group
+        output = "".join(lines) + process.communicate(timeout=300)[0]
+        deadline = time.monotonic() + 60  # the workers end with it
+        while _group_alive(process.pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not _group_alive(process.pid), "processes of the sweep were left"
+    finally:
+        stop_group(process)
+    assert process.returncode == 130, output
+    assert "sweep long interrupted: " in output
+    client = MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
+    first = client.get_run(_sweep_run_id(output))
+    assert first.info.status == "KILLED"
+    statuses = [run.info.status for run in _tree(client, first.info.run_id)]
+    assert "FINISHED" in statuses and set(statuses) <= {"FINISHED", "KILLED"}
+
+    again = _sweep(project, "long")  # resumes: the finished points are not run again
+    output = again.stdout + again.stderr
+    assert again.returncode == 0, output
+    second = _tree(client, _sweep_run_id(output))
+    assert len(second) == 8 - statuses.count("FINISHED")
+    assert {run.info.status for run in second} == {"FINISHED"}
+    seeds = [
+        run.data.params["simple2d.training.seed"]
+        for sweep in (first, client.get_run(_sweep_run_id(output)))
+        for run in _tree(client, sweep.info.run_id)
+        if run.info.status == "FINISHED"
+    ]
+    assert sorted(seeds, key=int) == [str(seed) for seed in range(8)]  # each once

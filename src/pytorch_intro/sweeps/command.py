@@ -12,8 +12,10 @@ import contextlib
 import gc
 import logging
 import os
+import signal
 import socket
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -28,6 +30,7 @@ from distributed import (
     Client,
     KilledWorker,
     LocalCluster,
+    WorkerPlugin,
     fire_and_forget,
     wait,
 )
@@ -42,6 +45,7 @@ from pytorch_intro.sweeps.search import (
     budget_left,
     next_point,
     open_study,
+    quiet_storage,
     shared_storage,
     tell,
 )
@@ -70,6 +74,7 @@ def main(
     # shutdown's closed connections, with tracebacks) would bury them
     logging.getLogger("distributed").setLevel(logging.WARNING)
     project = str(Path.cwd().resolve())
+    tracker, code = None, 0
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
         client = Client(
             scheduler
@@ -81,6 +86,7 @@ def main(
             )
         )
     try:
+        client.register_plugin(_SweepWorker(local=scheduler is None), name="sweep")
         if scheduler is None:  # this machine's workers import while this sets up
             _warm_up(client, project, env)
         spec, catalog, experiment = _load(name, env)
@@ -89,16 +95,7 @@ def main(
         _check_store(client, uri, scheduler)
         if scheduler is not None:
             _warm_up(client, project, env)
-        if spec.search is None:
-            points, study, left = expand(spec), None, 0
-            size = {"points": len(points)}
-        else:  # Optuna chooses the points, up to the budget
-            url = catalog.load(f"sweeps.{name}.study")
-            study = open_study(spec, name, shared_storage(client, url))
-            points, left = [], budget_left(study, spec)
-            search = spec.search
-            size = {"budget": left, "sampler": search.sampler}
-            size |= {"pruner": search.pruner.kind}
+        points, study, left, size = _plan(name, spec, catalog, client)
         tracker.start(points, {"pipelines": ",".join(spec.pipelines)} | size)
         before = (
             "" if study is None else f" ({len(study.get_trials(states=DONE))} before)"
@@ -129,6 +126,15 @@ def main(
             + (f", {pruned} pruned" if pruned else "")
             + f"; summary: {', '.join(map(str, files))}"
         )
+        code = 1 if failed else 0
+    except KeyboardInterrupt:  # Ctrl-C: what ran is kept, the rest runs next time
+        killed = 0 if tracker is None else tracker.interrupted()
+        click.echo(
+            f"sweep {name} interrupted: {killed} running point(s) marked KILLED; "
+            "start it again to resume",
+            err=True,
+        )
+        code = 130
     finally:
         client.close()
         if scheduler is None:
@@ -136,7 +142,23 @@ def main(
     # the process's exit frees everything: its last garbage collections need
     # not go through all of it first (about a second of the exit)
     gc.freeze()
-    sys.exit(1 if failed else 0)
+    sys.exit(code)
+
+
+def _plan(
+    name: str, spec: SweepSpec, catalog: Any, client: Client
+) -> tuple[list[Point], Any, int, dict[str, Any]]:
+    """A grid's points, or a search's study and how many points it has left;
+    the sizes the sweep's run records."""
+    if spec.search is None:
+        points = expand(spec)
+        return points, None, 0, {"points": len(points)}
+    # Optuna chooses the points, up to the budget
+    url = catalog.load(f"sweeps.{name}.study")
+    study = open_study(spec, name, shared_storage(client, url))
+    left, search = budget_left(study, spec), spec.search
+    size = {"budget": left, "sampler": search.sampler, "pruner": search.pruner.kind}
+    return [], study, left, size
 
 
 def _save(
@@ -155,6 +177,20 @@ def _save(
         if path := saved_file(catalog.get(f"sweeps.{name}.{dataset}")):
             files.append(path)
     return files
+
+
+class _SweepWorker(WorkerPlugin):
+    """Set up each worker of a sweep (restarted ones too): a search's trials
+    unpickle without a warning each; a ``local`` one leaves Ctrl-C to the
+    sweep, which stops it (a cluster's own workers keep theirs)."""
+
+    def __init__(self, local: bool) -> None:
+        self.local = local
+
+    def setup(self, worker: Any) -> None:
+        quiet_storage()
+        if self.local and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _warm_up(client: Client, project: str, env: str | None) -> None:

@@ -30,19 +30,13 @@ def shared_storage(client: Any, url: str) -> BaseStorage:
     ``client`` and served by it (optuna-integration's ``DaskStorage``): every
     worker of the cluster reports its epochs there, none opens the file. On a
     remote scheduler, ``url`` is a path on the scheduler's machine."""
-    from distributed import WorkerPlugin  # noqa: PLC0415
     from optuna_integration.dask import DaskStorage  # noqa: PLC0415
 
-    class QuietStorage(WorkerPlugin):
-        def setup(self, worker: Any) -> None:  # each worker, restarted ones too
-            _quiet_storage()
-
-    _quiet_storage()  # here, and in the scheduler when it is this process
-    client.register_plugin(QuietStorage(), name="pytorch-intro-quiet-storage")
+    quiet_storage()  # here, and in the scheduler when it is this process
     return DaskStorage(storage=url, client=client)
 
 
-def _quiet_storage() -> None:
+def quiet_storage() -> None:
     """Without the warning that ``DaskStorage`` is experimental, which each
     process gives each time it builds one: the driver, the scheduler, and a
     worker for each point's trial it unpickles."""

@@ -36,6 +36,7 @@ class SweepTracker:
     def __init__(self, client: MlflowClient, experiment_id: str, name: str) -> None:
         self.client, self.experiment_id, self.name = client, experiment_id, name
         self.run_id: str | None = None
+        self._open: set[str] = set()  # points created and not closed
 
     def start(self, points: list[Point], params: dict[str, Any]) -> None:
         """The sweep's own run (named after it and its start time)."""
@@ -76,10 +77,12 @@ class SweepTracker:
         ).info.run_id
         self.client.log_batch(run_id, params=mlflow_params(point.swept))
         self.client.update_run(run_id, status="SCHEDULED")
+        self._open.add(run_id)
         return run_id
 
     def close_point(self, run_id: str, outcome: dict[str, Any]) -> str:
         """Record how the point's process ended; returns the run's final status."""
+        self._open.discard(run_id)
         status = self.client.get_run(run_id).info.status
         if outcome["error"] is None and status == "FINISHED":
             if outcome["servable"] is not None:
@@ -90,6 +93,16 @@ class SweepTracker:
         status = "KILLED" if outcome["returncode"] < 0 else "FAILED"
         self.client.set_terminated(run_id, status)
         return status
+
+    def interrupted(self) -> int:
+        """The sweep stopped (Ctrl-C): its open points' runs and its own
+        KILLED; how many points were open."""
+        for run_id in self._open:
+            self.client.set_tag(run_id, ERROR_TAG, "the sweep was interrupted")
+            self.client.set_terminated(run_id, "KILLED")
+        if self.run_id is not None:
+            self.client.set_terminated(self.run_id, "KILLED")
+        return len(self._open)
 
     def mark_pruned(self, run_id: str, epoch: int) -> None:
         """A point its search stopped early (MLflow has no PRUNED status)."""
