@@ -520,3 +520,38 @@ def test_a_sweep_stopped_with_ctrl_c_resumes_where_it_stopped(tmp_path):
         if run.info.status == "FINISHED"
     ]
     assert sorted(seeds, key=int) == [str(seed) for seed in range(8)]  # each once
+
+
+@pytest.mark.slow
+def test_a_point_the_pruner_stops_is_tagged_with_the_epoch_it_reached(tmp_path):
+    sweeps = {
+        "prune": {
+            "pipelines": ["simple2d.mlp"],
+            "grid": {"simple2d.training.lr": [1.0e-2, 1.0e-9]},  # learns; does not
+            "seeds": [0],
+            "params": {"simple2d.training.epochs": 3},
+            # seed 1: the grid sampler asks lr=0.01 first (one worker: in order)
+            "search": {
+                "sampler": "grid",
+                "seed": 1,
+                "pruner": {"kind": "median", "startup_trials": 1, "warmup_epochs": 0},
+            },
+        }
+    }
+    project = _project(tmp_path / "project", None, sweeps)
+    done = _sweep(project, "prune", "--workers", "1")
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    assert "1 of 2 points finished, 0 failed, 1 pruned" in output
+    client = MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
+    runs = {
+        run.data.params["simple2d.training.lr"]: run
+        for run in _tree(client, _sweep_run_id(output))
+    }
+    kept, pruned = runs["0.01"], runs["1e-09"]
+    assert "pytorch_intro.pruned_epoch" not in kept.data.tags
+    assert pruned.data.tags["pytorch_intro.pruned_epoch"] == "1"
+    assert pruned.info.status == "FINISHED"  # MLflow has no PRUNED status
+    history = client.get_metric_history(pruned.info.run_id, "val_accuracy")
+    assert [m.step for m in history] == [1]  # it stopped at once
+    assert len(client.get_metric_history(kept.info.run_id, "val_accuracy")) == 3
