@@ -13,7 +13,17 @@ from pytorch_intro.models import (
     make_checkpoint,
 )
 from pytorch_intro.train_eval.nodes import evaluate_model
-from pytorch_intro.training import DeadUnits, count_dead_units
+from pytorch_intro.training import DeadUnits, dead_units_of, predict_logits
+from pytorch_intro.training.evaluation import EVAL_BATCH_SIZE
+
+
+def count_dead_units(
+    model: nn.Module, inputs: torch.Tensor, batch_size: int = EVAL_BATCH_SIZE
+) -> DeadUnits | None:
+    """The model's dead ReLU units on ``inputs``, counted in one prediction."""
+    with dead_units_of(model) as count:
+        predict_logits(model, inputs, batch_size)
+    return count()
 
 
 def _fire_unless(layer: nn.Linear | nn.Conv2d, dead: list[int]) -> None:

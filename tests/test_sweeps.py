@@ -173,6 +173,20 @@ def _sweep(project: Path, name: str, *args: str) -> subprocess.CompletedProcess:
     )
 
 
+def _start_sweep(project: Path, name: str) -> subprocess.Popen:
+    """The sweep on 2 workers in the background, in its own process group (a
+    terminal's), its output read line by line."""
+    return subprocess.Popen(
+        [KEDRO, "sweep", name, "--env", "test", "--workers", "2"],
+        cwd=project,
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+
+
 def _tree(client: MlflowClient, sweep_run: str) -> list:
     experiment = client.get_experiment_by_name("pytorch-intro")
     return client.search_runs(
@@ -361,15 +375,7 @@ def test_a_killed_point_is_recorded_and_the_sweep_completes_the_others(tmp_path)
         }
     }
     project = _project(tmp_path / "project", None, sweeps)
-    process = subprocess.Popen(
-        [KEDRO, "sweep", "long", "--env", "test", "--workers", "2"],
-        cwd=project,
-        env=ENV,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    process = _start_sweep(project, "long")
     try:
         # the event: point-001's `kedro run` has resumed its MLflow run and tagged
         # it with its process id (its pipeline has started)
@@ -476,15 +482,7 @@ def test_a_sweep_stopped_with_ctrl_c_resumes_where_it_stopped(tmp_path):
         }
     }
     project = _project(tmp_path / "project", None, sweeps)
-    process = subprocess.Popen(
-        [KEDRO, "sweep", "long", "--env", "test", "--workers", "2"],
-        cwd=project,
-        env=ENV,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    process = _start_sweep(project, "long")
     try:
         lines = []
         for line in process.stdout:  # the event: a point has finished

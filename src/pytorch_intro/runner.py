@@ -44,14 +44,8 @@ def variant_order(
     groups: dict[str | None, list[Node]] = {}
     for node in nodes:
         groups.setdefault(node.namespace, []).append(node)
-    needed = {  # by a node of their own namespace
-        parent
-        for node in nodes
-        for parent in dependencies.get(node, ())
-        if parent.namespace == node.namespace
-    }
-    # nodes nothing of their namespace depends on (a saved model, a figure that
-    # the problem's results collect): run with their namespace
+    needed = {parent for node in nodes for parent in dependencies.get(node, ())}
+    # nodes nothing depends on (a saved model, a figure): run with their namespace
     sinks = {
         namespace: [node for node in members if node not in needed]
         for namespace, members in groups.items()

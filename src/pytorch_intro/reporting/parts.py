@@ -85,7 +85,7 @@ def seed_spread(variant: VariantResults) -> str:
 
 def dead_units(variant: VariantResults) -> str:
     """``; dead ReLU units: 14 of 32`` (channels, for convolutions), or nothing
-    for a model without ReLU (training/evaluation.py: ``count_dead_units``)."""
+    for a model without ReLU (training/evaluation.py: ``dead_units_of``)."""
     dead, total = variant.metrics.dead_relu_units, variant.metrics.relu_units
     if total is None:
         return ""

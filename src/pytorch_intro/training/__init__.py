@@ -4,7 +4,6 @@ from pytorch_intro.training.config import TrainingConfig
 from pytorch_intro.training.evaluation import (
     DeadUnits,
     Evaluation,
-    count_dead_units,
     dead_units_of,
     evaluate,
     predict_logits,
@@ -43,7 +42,6 @@ __all__ = [
     "class_probabilities",
     "classification_loss",
     "confusion_matrix",
-    "count_dead_units",
     "dead_units_of",
     "evaluate",
     "fit",

@@ -112,12 +112,3 @@ def dead_units_of(model: nn.Module) -> Iterator[Callable[[], DeadUnits | None]]:
     finally:
         for handle in handles:
             handle.remove()
-
-
-def count_dead_units(
-    model: nn.Module, inputs: Tensor, batch_size: int = EVAL_BATCH_SIZE
-) -> DeadUnits | None:
-    """The model's dead ReLU units on ``inputs`` (see :func:`dead_units_of`)."""
-    with dead_units_of(model) as count:
-        predict_logits(model, inputs, batch_size)
-    return count()
