@@ -38,10 +38,12 @@ WORKER_TAG = "worker"
 
 #: What the server imports once, for every worker it forks (``__main__``: the
 #: script, e.g. ``kedro``, which each worker would import otherwise; Kedro's
-#: project module configures logging when imported: before the worker does).
+#: project module configures logging when imported: before the worker does;
+#: ``torch._dynamo``: ``torch.optim.Adam`` imports it, about 1 s per worker).
 PRELOAD = [
     "__main__",
     "kedro.framework.project",
+    "torch._dynamo",
     "pytorch_intro.train_eval.nodes",
     "pytorch_intro.workers",
 ]

@@ -53,17 +53,32 @@ Forward = Callable[[Params, Tensor], Tensor]
 # --- the CNN as matrix products ------------------------------------------------
 
 
+#: Below this many products per output (kh * kw * C), a convolution is a
+#: weighted sum of shifted slices, which inductor fuses into one loop: a
+#: matrix product that short (the first layer's 3x3x1) runs at a few GFLOP/s
+#: in the BLAS, and took 40% of the CNN's step (benchmarks/README.md).
+SHORT_REDUCTION = 16
+
+
 def _conv_nhwc(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
     """A stride-1, unpadded convolution of (B, H, W, C) by an ``nn.Conv2d``
-    weight (O, C, kh, kw): shifted slices side by side, then one matmul."""
+    weight (O, C, kh, kw): shifted slices side by side, then one matmul (or,
+    for a short reduction, the slices' weighted sum)."""
     _, height, width, channels = x.shape
     kh, kw = weight.shape[2:]
     rows, cols = height - kh + 1, width - kw + 1
-    patches = torch.cat(
-        [x[:, i : i + rows, j : j + cols, :] for i in range(kh) for j in range(kw)],
-        dim=-1,
-    )
-    out = patches @ weight.permute(2, 3, 1, 0).reshape(kh * kw * channels, -1)
+    taps = [(i, j, c) for i in range(kh) for j in range(kw) for c in range(channels)]
+    if len(taps) < SHORT_REDUCTION:
+        out = sum(
+            x[:, i : i + rows, j : j + cols, c : c + 1] * weight[:, c, i, j]
+            for i, j, c in taps
+        )
+    else:
+        patches = torch.cat(
+            [x[:, i : i + rows, j : j + cols, :] for i in range(kh) for j in range(kw)],
+            dim=-1,
+        )
+        out = patches @ weight.permute(2, 3, 1, 0).reshape(kh * kw * channels, -1)
     return out if bias is None else out + bias
 
 

@@ -16,7 +16,7 @@ from pytorch_intro.training.objectives import (
     predict_classes,
 )
 
-EVAL_BATCH_SIZE = 2048
+EVAL_BATCH_SIZE = 256
 
 
 @dataclass
