@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -41,6 +42,14 @@ def block(marker: str) -> int:
     """Say it runs (a file), then run until stopped."""
     Path(marker).write_text(str(os.getpid()))
     time.sleep(3 * TIMEOUT)
+    return 0
+
+
+def chatter(marker: str) -> int:
+    """Say it runs (a file), then log until stopped."""
+    Path(marker).write_text(str(os.getpid()))
+    for count in range(10**9):
+        logger.warning("still here: %d", count)
     return 0
 
 
@@ -127,6 +136,34 @@ def test_a_failing_run_stops_its_workers(tmp_path):
     worker = psutil.Process(int(Path(marker).read_text()))
     gone, _ = psutil.wait_procs([worker], timeout=TIMEOUT)
     assert gone == [worker]
+
+
+def test_a_failing_run_ends_though_a_worker_was_stopped_mid_record(tmp_path):
+    """A worker terminated while it sends a log record can leave the records'
+    queue locked or cut: stopping the run must not wait on it."""
+    marker = str(tmp_path / "started")
+    pipeline = Pipeline(
+        [
+            Node(chatter, "marker", "x", name="a.chatter", tags=[WORKER_TAG]),
+            Node(where, "one", "z", name="c.where", tags=[WORKER_TAG]),
+            Node(wait_for, "marker", "y", name="b.wait_for"),
+        ]
+    )
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            _run(pipeline, marker=marker, one=1)
+        except BaseException as error:  # noqa: BLE001 - the run's outcome
+            errors.append(error)
+
+    for _ in range(3):  # each time the worker is stopped somewhere in a record
+        Path(marker).unlink(missing_ok=True)
+        runner = threading.Thread(target=run, daemon=True)
+        runner.start()
+        runner.join(TIMEOUT)
+        assert not runner.is_alive(), "the run did not end"
+    assert [str(error) for error in errors] == ["stop the run"] * 3
 
 
 @pytest.mark.parametrize(("tagged", "max_workers"), [(1, None), (2, 1)])

@@ -95,8 +95,12 @@ class Pool:
             initializer=_start_worker,
             initargs=(self._records, _level(), self._main_end),
         )
+        self._done = threading.Event()
         self._forwarder = threading.Thread(
-            target=_forward, args=(self._records,), name="worker-logs", daemon=True
+            target=_forward,
+            args=(self._records, self._done),
+            name="worker-logs",
+            daemon=True,
         )
         self._forwarder.start()
 
@@ -109,15 +113,21 @@ class Pool:
         return self
 
     def __exit__(self, kind: type | None, *_: Any) -> None:
-        if kind is not None:  # nothing they compute is wanted any more
+        stopped = kind is not None
+        if stopped:  # nothing they compute is wanted any more
             for process in set(multiprocessing.active_children()) - self._before:
                 process.terminate()
-        self._executor.shutdown(wait=kind is None, cancel_futures=True)
+        self._executor.shutdown(wait=not stopped, cancel_futures=True)
         self._alive.close()
         self._main_end.close()
-        self._records.put(None)
-        self._forwarder.join()
+        if not stopped:  # the workers have ended: their last records are sent
+            self._records.put(None)
+            self._forwarder.join()
+        # else a worker may have died holding the queue's lock or halfway
+        # through a record: nothing more comes through it, and its forwarder
+        # (a daemon thread) is left waiting, as a put here would be forever
         with _LOCK:
+            self._done.set()
             _RUNNING.clear()
 
 
@@ -186,14 +196,15 @@ def _end_with(main: Connection) -> None:
     os._exit(1)
 
 
-def _forward(records: Any) -> None:
+def _forward(records: Any, done: threading.Event) -> None:
     """Hand the workers' log records to the main process's loggers, and note
-    which nodes they start and end."""
+    which nodes they start and end (until the pool is ``done``)."""
     while (record := records.get()) is not None:
         if isinstance(record, tuple):
             event, name = record
             with _LOCK:
-                (_RUNNING.add if event == "started" else _RUNNING.discard)(name)
+                if not done.is_set():
+                    (_RUNNING.add if event == "started" else _RUNNING.discard)(name)
             continue
         logger = logging.getLogger(record.name)
         if logger.isEnabledFor(record.levelno):

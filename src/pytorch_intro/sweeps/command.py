@@ -128,6 +128,8 @@ def main(
         )
         code = 1 if failed else 0
     except KeyboardInterrupt:  # Ctrl-C: what ran is kept, the rest runs next time
+        if scheduler is None:  # first: a point a worker starts now stays RUNNING
+            client.cluster.close()
         killed = 0 if tracker is None else tracker.interrupted()
         click.echo(
             f"sweep {name} interrupted: {killed} running point(s) marked KILLED; "
