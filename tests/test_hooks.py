@@ -8,7 +8,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
-from kedro.io import DataCatalog, MemoryDataset
+from kedro.io import DataCatalog, DatasetError, MemoryDataset
 from kedro.pipeline import Node, Pipeline
 from kedro.runner import SequentialRunner
 from kedro_datasets.text import TextDataset
@@ -41,6 +41,14 @@ def _explode(summary: dict) -> pd.DataFrame:
 
 def _interrupted(summary: dict) -> pd.DataFrame:
     raise RunInterrupted("Run interrupted (Ctrl-C)")
+
+
+def _interrupted_loading(summary: dict) -> pd.DataFrame:
+    """As Kedro reports a stop that lands while a dataset loads."""
+    try:
+        _interrupted(summary)
+    except RunInterrupted as error:
+        raise DatasetError(f"Failed while loading data: {error}") from error
 
 
 def _variant(name: str, last, after: str | None = None) -> Pipeline:
@@ -255,16 +263,17 @@ def test_a_dataset_marked_for_the_parent_run_goes_there_not_to_a_child(
     assert artifacts == ["report.md"]
 
 
-def test_an_interrupted_run_and_its_open_variant_are_marked_killed(tracking):
+@pytest.mark.parametrize("stop", [_interrupted, _interrupted_loading])
+def test_an_interrupted_run_and_its_open_variant_are_marked_killed(tracking, stop):
     client, experiment_id = tracking
     pipeline = _variant("good", _history) + _variant(
-        "stopped", _interrupted, after="toy.good.history"
+        "stopped", stop, after="toy.good.history"
     )
     catalog, hook, manager = _toy_run(("good", "stopped"))
 
     parent = mlflow.start_run(run_name="parent")
     hook.before_pipeline_run({"pipeline_name": "toy"}, pipeline, catalog)
-    with pytest.raises(RunInterrupted) as error:
+    with pytest.raises((RunInterrupted, DatasetError)) as error:
         SequentialRunner().run(pipeline, catalog, hook_manager=manager)
     mlflow.end_run("FAILED")  # what kedro-mlflow does on any error
     hook.on_pipeline_error(error.value)

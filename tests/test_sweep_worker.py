@@ -17,6 +17,7 @@ from pytorch_intro.sweeps import POINT_ENV
 from pytorch_intro.sweeps.search import budget_left, next_point, open_study
 from pytorch_intro.sweeps.spec import Point, SweepSpec
 from pytorch_intro.sweeps.summary import optuna_plots
+from pytorch_intro.sweeps.tracking import SweepTracker
 from pytorch_intro.sweeps.worker import log_model, run_point
 from tests.conftest import kedro_project, make_project
 
@@ -161,3 +162,28 @@ def test_a_searchs_optuna_plots_draw_and_save(tmp_path):
     for name, figure in figures.items():
         figure.savefig(tmp_path / f"{name}.png")
         assert (tmp_path / f"{name}.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_an_interrupted_sweep_kills_its_open_points_even_one_half_created(tmp_path):
+    """Ctrl-C can land between MLflow creating a point's run and the tracker
+    noting it: that run is found in the store and closed too."""
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+    experiment_id = client.create_experiment("sweeps")
+    tracker = SweepTracker(client, experiment_id, "stopped")
+    points = [Point(n, PIPELINE, {"seed": n}, {"seed": n}, None) for n in (1, 2, 3)]
+    tracker.start(points, {})
+    finished = tracker.create_point(points[0])
+    client.set_terminated(finished, "FINISHED")
+    tracker.close_point(finished, {"error": None, "servable": None, "returncode": 0})
+    scheduled = tracker.create_point(points[1])
+    half = client.create_run(  # what create_point had done when the stop landed
+        experiment_id, tags={"mlflow.parentRunId": tracker.run_id}
+    ).info.run_id
+
+    assert tracker.interrupted() == 2
+    status = {
+        run_id: client.get_run(run_id).info.status
+        for run_id in (finished, scheduled, half)
+    }
+    assert status == {finished: "FINISHED", scheduled: "KILLED", half: "KILLED"}
+    assert client.get_run(tracker.run_id).info.status == "KILLED"

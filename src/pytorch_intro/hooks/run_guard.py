@@ -43,6 +43,18 @@ class RunInterrupted(Exception):  # noqa: N818 - reads as what happened
     """
 
 
+def interruption(error: BaseException | None) -> RunInterrupted | None:
+    """The :class:`RunInterrupted` behind ``error``, if any: one that lands
+    while a dataset loads reaches the hooks inside Kedro's ``DatasetError``."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, RunInterrupted):
+            return error
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return None
+
+
 def check_runner(name: str | None) -> None:
     """Refuse a runner the hooks cannot work under (``None``: Kedro's default)."""
     if name is not None and name not in SUPPORTED_RUNNERS:

@@ -43,7 +43,7 @@ from pytorch_intro.hooks.lineage import context_of, dataset_input, mlflow_datase
 from pytorch_intro.hooks.models import ModelRecord, log_variant_model
 from pytorch_intro.hooks.orphans import close_orphan_runs
 from pytorch_intro.hooks.registry import RegistryConfig, register_champions
-from pytorch_intro.hooks.run_guard import RunInterrupted
+from pytorch_intro.hooks.run_guard import interruption
 from pytorch_intro.internals import mlflow_params, saved_file
 from pytorch_intro.sweeps import LOG_MODELS_ENV, POINT_ENV, process_tags
 
@@ -196,7 +196,7 @@ class VariantRunsHook:
         # Variants that completed were closed when the next node started; any
         # run still open belongs to the part that failed. kedro-mlflow has
         # closed the parent as FAILED; an interruption is recorded as KILLED.
-        interrupted = isinstance(error, RunInterrupted)
+        interrupted = interruption(error) is not None
         self._terminate(list(self._runs), "KILLED" if interrupted else "FAILED")
         if interrupted and self._parent is not None:
             self._client.set_terminated(self._parent.run_id, "KILLED")

@@ -22,6 +22,10 @@ SWEEP_TAG = "pytorch_intro.sweep"
 POINT_TAG = "pytorch_intro.point"
 HASH_TAG = "pytorch_intro.point_hash"
 ERROR_TAG = "pytorch_intro.error"
+#: The statuses of a run that has not ended.
+OPEN_STATUSES = ("RUNNING", "SCHEDULED")
+#: The most runs one MLflow search returns (mlflow 3.17.2's SQL store: 50,000).
+SEARCH_LIMIT = 50_000
 #: The last epoch a pruned point trained.
 PRUNED_TAG = "pytorch_intro.pruned_epoch"
 #: The folder of the servable model a point saved (the best one's is logged).
@@ -95,14 +99,26 @@ class SweepTracker:
         return status
 
     def interrupted(self) -> int:
-        """The sweep stopped (Ctrl-C): its open points' runs and its own
-        KILLED; how many points were open."""
-        for run_id in self._open:
+        """The sweep stopped (Ctrl-C) and no worker runs on: its open points'
+        runs and its own KILLED; how many points were open.
+
+        Open: those it created and has not closed, and any other of its
+        points' runs still RUNNING or SCHEDULED (one whose creation the stop
+        interrupted is in the store, not yet in ``_open``).
+        """
+        if self.run_id is None:
+            return 0
+        children = self.client.search_runs(
+            [self.experiment_id],
+            filter_string=f"tags.mlflow.parentRunId = '{self.run_id}'",
+            max_results=SEARCH_LIMIT,
+        )
+        still = {r.info.run_id for r in children if r.info.status in OPEN_STATUSES}
+        for run_id in self._open | still:
             self.client.set_tag(run_id, ERROR_TAG, "the sweep was interrupted")
             self.client.set_terminated(run_id, "KILLED")
-        if self.run_id is not None:
-            self.client.set_terminated(self.run_id, "KILLED")
-        return len(self._open)
+        self.client.set_terminated(self.run_id, "KILLED")
+        return len(self._open | still)
 
     def mark_pruned(self, run_id: str, epoch: int) -> None:
         """A point its search stopped early (MLflow has no PRUNED status)."""
