@@ -69,11 +69,12 @@ def _conv_nhwc(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
     _, height, width, channels = x.shape
     kh, kw = weight.shape[2:]
     rows, cols = height - kh + 1, width - kw + 1
-    taps = [(i, j, c) for i in range(kh) for j in range(kw) for c in range(channels)]
-    if len(taps) < SHORT_REDUCTION:
+    if kh * kw * channels < SHORT_REDUCTION:
         out = sum(
             x[:, i : i + rows, j : j + cols, c : c + 1] * weight[:, c, i, j]
-            for i, j, c in taps
+            for i in range(kh)
+            for j in range(kw)
+            for c in range(channels)
         )
     else:
         patches = torch.cat(
